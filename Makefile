@@ -1,0 +1,66 @@
+# flashsale: `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTHON ?= python3
+INFRA := infra/local/infra.sh
+# Targets that need the infra source .run/infra.env unless FLASHSALE_* already point at one.
+WITH_INFRA = if [ -z "$$FLASHSALE_KAFKA_BOOTSTRAP" ]; then bash $(INFRA) up && set -a && source .run/infra.env && set +a; fi
+
+.PHONY: help install infra-up infra-down infra-status up down status init lint typecheck test test-unit demo check clean
+
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(VENV)/.installed: pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "need python3 (3.11+)"; exit 1; }
+	$(PYTHON) -m venv $(VENV) || { apt-get update -qq && apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); }
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $@
+
+install: $(VENV)/.installed ## Create .venv with the project and its dev tools
+
+infra-up: ## Start Kafka (KAFKA_BROKERS=3 for a cluster), Redis and PostgreSQL locally, no Docker
+	@bash $(INFRA) up
+
+infra-down: ## Stop the local infra; leaves no process behind
+	@bash $(INFRA) down
+
+infra-status: ## One line per infra service with its address
+	@bash $(INFRA) status
+
+init: install ## Apply DB migrations and create the Kafka topics (idempotent)
+	@$(WITH_INFRA); $(PY) -m flashsale.cli init
+
+up: install ## Start the infra and every service in the background (.run/services.env)
+	@bash infra/local/services.sh up
+
+down: ## Stop every service and the infra
+	@bash infra/local/services.sh down
+
+status: ## Show which services run
+	@bash infra/local/services.sh status; bash $(INFRA) status
+
+lint: install ## ruff (with the S rules)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: install ## mypy (strict on the flashsale kernel)
+	$(VENV)/bin/mypy
+
+test-unit: install ## Unit tests only: no infra needed
+	$(VENV)/bin/pytest tests/unit -q
+
+test: lint typecheck ## ruff + mypy + every test against the real Kafka, Redis and PostgreSQL
+	@$(WITH_INFRA); $(VENV)/bin/pytest -q
+
+check: install ## Check the invariants from the database
+	@$(WITH_INFRA); $(PY) -m flashsale.cli check
+
+demo: up ## Start everything (the demo report lands with the demo issue)
+	@cat .run/services.env
+
+clean: down ## Stop everything and delete .run/ (data included)
+	rm -rf .run

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# make up / make down: the services as background processes, pid files and logs under .run/.
+# `up` writes .run/services.env, the one file scripts and load tests read to find a system.
+source "$(dirname "$0")/common.sh"
+HERE=$(dirname "$0")
+PY=${PYTHON:-$ROOT/.venv/bin/python}
+
+GATEWAY_PORT=${FLASHSALE_GATEWAY_PORT:-18080}
+ORDER_PORT=${FLASHSALE_ORDER_SERVICE_PORT:-18081}
+# name:port (port 0: a consumer with no HTTP port). Started in this order.
+SERVICES=("order_service:$ORDER_PORT" "gateway:$GATEWAY_PORT" "inventory_consumer:0" "notification_consumer:0")
+
+services_env() {
+  local token
+  token=$(sed -n 's/^FLASHSALE_ADMIN_TOKEN=//p' "$RUN/services.env" 2>/dev/null || true)
+  # Local dev mode only: a fresh random admin token, never a default one.
+  [ -n "$token" ] || token=$("$PY" -c 'import secrets; print(secrets.token_urlsafe(24))')
+  cat >"$RUN/services.env" <<ENV
+FLASHSALE_GATEWAY_URL=http://127.0.0.1:$GATEWAY_PORT
+FLASHSALE_ORDER_SERVICE_URL=http://127.0.0.1:$ORDER_PORT
+FLASHSALE_ADMIN_TOKEN=$token
+FLASHSALE_DEV_MODE=true
+ENV
+}
+
+start_one() { # start_one NAME PORT
+  local name=$1 port=$2 pidfile=$PIDS/$1.pid
+  pid_alive "$pidfile" && return 0
+  nohup "$PY" -m "$name" >"$LOGS/$name.log" 2>&1 &
+  echo $! >"$pidfile"
+  if [ "$port" != 0 ]; then
+    wait_port "$port" "$name" 60
+  else
+    sleep 0.5
+    pid_alive "$pidfile" || die "$name exited at once (see $LOGS/$name.log)"
+  fi
+}
+
+up() {
+  "$HERE/infra.sh" up
+  set -a; source "$RUN/infra.env"; set +a
+  services_env
+  set -a; source "$RUN/services.env"; set +a
+  "$PY" -m flashsale.cli init
+  local entry
+  for entry in "${SERVICES[@]}"; do start_one "${entry%%:*}" "${entry##*:}"; done
+  status
+}
+
+down() {
+  local i
+  for ((i = ${#SERVICES[@]} - 1; i >= 0; i--)); do stop_pidfile "$PIDS/${SERVICES[$i]%%:*}.pid" "${SERVICES[$i]%%:*}"; done
+  "$HERE/infra.sh" down
+}
+
+status() {
+  local entry name
+  for entry in "${SERVICES[@]}"; do
+    name=${entry%%:*}
+    if pid_alive "$PIDS/$name.pid"; then printf '%-22s up    pid %s\n' "$name" "$(cat "$PIDS/$name.pid")"; else printf '%-22s DOWN\n' "$name"; fi
+  done
+}
+"$@"

@@ -1,0 +1,1 @@
+"""Layer 4: inventory consumer (an idempotent Kafka consumer)."""

@@ -1,0 +1,1 @@
+"""Layer 4: notification consumer (an idempotent Kafka consumer)."""

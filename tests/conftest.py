@@ -1,0 +1,42 @@
+"""Fixtures for the real servers. Unit tests use none of them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import redis
+from sqlalchemy import Engine
+
+from flashsale.db import make_engine, upgrade
+from flashsale.kafka import ensure_topics
+from flashsale.settings import InfraSettings
+from tests.infra import resolve_infra
+
+
+@pytest.fixture(scope="session")
+def infra() -> InfraSettings:
+    settings = resolve_infra()
+    ensure_topics(settings)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def engine(infra: InfraSettings) -> Iterator[Engine]:
+    upgrade(infra.database_url)
+    engine = make_engine(infra.database_url, pool_size=10)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def redis_client(infra: InfraSettings) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(infra.redis_url, decode_responses=True)
+    client.ping()
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(infra: InfraSettings) -> str:
+    return infra.kafka_bootstrap
