@@ -1,0 +1,89 @@
+"""The metrics seam. Services count through `Metrics`; `bootstrap()` wires Prometheus, tests
+wire `RecordingMetrics` and read the numbers back.
+
+Names follow Prometheus conventions (`flashsale_<thing>_total`, `_seconds`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Protocol
+
+from prometheus_client import REGISTRY, CollectorRegistry
+from prometheus_client import Counter as PromCounter
+from prometheus_client import Gauge as PromGauge
+from prometheus_client import Histogram as PromHistogram
+
+__all__ = ["Metrics", "NullMetrics", "PrometheusMetrics", "RecordingMetrics"]
+
+
+class Metrics(Protocol):
+    def inc(self, name: str, value: float = 1.0, **labels: str) -> None: ...
+    def observe(self, name: str, value: float, **labels: str) -> None: ...
+    def set(self, name: str, value: float, **labels: str) -> None: ...
+
+
+class NullMetrics:
+    def inc(self, name: str, value: float = 1.0, **labels: str) -> None:
+        pass
+
+    def observe(self, name: str, value: float, **labels: str) -> None:
+        pass
+
+    def set(self, name: str, value: float, **labels: str) -> None:
+        pass
+
+
+class RecordingMetrics:
+    """For tests: keeps every count, observation and gauge in plain dicts."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[tuple[str, tuple[tuple[str, str], ...]]] = Counter()
+        self.observations: dict[str, list[float]] = {}
+        self.gauges: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
+
+    def inc(self, name: str, value: float = 1.0, **labels: str) -> None:
+        self.counts[(name, tuple(sorted(labels.items())))] += int(value)
+
+    def observe(self, name: str, value: float, **labels: str) -> None:
+        self.observations.setdefault(name, []).append(value)
+
+    def set(self, name: str, value: float, **labels: str) -> None:
+        self.gauges[(name, tuple(sorted(labels.items())))] = value
+
+    def count(self, name: str, **labels: str) -> int:
+        return self.counts[(name, tuple(sorted(labels.items())))]
+
+
+class PrometheusMetrics:
+    """Creates each Prometheus metric the first time its name is used."""
+
+    def __init__(self, registry: CollectorRegistry = REGISTRY) -> None:
+        self._registry = registry
+        self._counters: dict[str, PromCounter] = {}
+        self._histograms: dict[str, PromHistogram] = {}
+        self._gauges: dict[str, PromGauge] = {}
+
+    def inc(self, name: str, value: float = 1.0, **labels: str) -> None:
+        metric = self._counters.get(name)
+        if metric is None:
+            metric = self._counters[name] = PromCounter(
+                name, name, list(labels), registry=self._registry
+            )
+        (metric.labels(**labels) if labels else metric).inc(value)
+
+    def observe(self, name: str, value: float, **labels: str) -> None:
+        metric = self._histograms.get(name)
+        if metric is None:
+            metric = self._histograms[name] = PromHistogram(
+                name, name, list(labels), registry=self._registry
+            )
+        (metric.labels(**labels) if labels else metric).observe(value)
+
+    def set(self, name: str, value: float, **labels: str) -> None:
+        metric = self._gauges.get(name)
+        if metric is None:
+            metric = self._gauges[name] = PromGauge(
+                name, name, list(labels), registry=self._registry
+            )
+        (metric.labels(**labels) if labels else metric).set(value)

@@ -1,0 +1,130 @@
+"""The Redis side of a sale's stock: the key layout every service shares, loading a sale,
+and the one idempotent way to give stock back.
+
+Every key of a sale carries the hash tag `{sale_id}`, so a sale's keys live in one Redis
+Cluster slot and one Lua script may touch them all atomically:
+
+    sale:{S}:meta        hash  starts_at_ms, ends_at_ms, per_user_limit, total_stock
+    sale:{S}:stock       int   units left to reserve
+    sale:{S}:buyers      hash  user_id -> order_id of the user's live order
+    sale:{S}:pending     hash  order_id -> OrderPlaced JSON, until Kafka acknowledged it
+    sale:{S}:pending_at  zset  order_id scored by reservation time (ms): the recovery scan
+    sale:{S}:returned    set   order ids whose stock came back: a second return is a no-op
+
+`flashsale:sales` (a set of sale ids) lists the sales for recovery loops and checks, and
+stock changes are announced on the `flashsale:stock` channel as "soldout S" / "restock S".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from redis.asyncio import Redis as AsyncRedis
+from redis.exceptions import NoScriptError
+
+__all__ = [
+    "SALES_SET",
+    "STOCK_CHANNEL",
+    "SaleKeys",
+    "StockReleaser",
+    "load_sale",
+    "release_script",
+]
+
+SALES_SET = "flashsale:sales"
+STOCK_CHANNEL = "flashsale:stock"
+
+
+@dataclass(frozen=True)
+class SaleKeys:
+    sale_id: str
+
+    def _key(self, part: str) -> str:
+        return f"sale:{{{self.sale_id}}}:{part}"
+
+    @property
+    def meta(self) -> str:
+        return self._key("meta")
+
+    @property
+    def stock(self) -> str:
+        return self._key("stock")
+
+    @property
+    def buyers(self) -> str:
+        return self._key("buyers")
+
+    @property
+    def pending(self) -> str:
+        return self._key("pending")
+
+    @property
+    def pending_at(self) -> str:
+        return self._key("pending_at")
+
+    @property
+    def returned(self) -> str:
+        return self._key("returned")
+
+    def all(self) -> list[str]:
+        return [self.meta, self.stock, self.buyers, self.pending, self.pending_at, self.returned]
+
+
+def release_script() -> str:
+    return (Path(__file__).parent / "lua" / "release.lua").read_text()
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+async def load_sale(
+    redis: AsyncRedis,
+    sale_id: str,
+    stock: int,
+    starts_at: datetime,
+    ends_at: datetime,
+    per_user_limit: int,
+) -> None:
+    """Write a sale's meta and stock. Called once, when the sale is created."""
+    keys = SaleKeys(sale_id)
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.hset(
+            keys.meta,
+            mapping={
+                "starts_at_ms": _ms(starts_at),
+                "ends_at_ms": _ms(ends_at),
+                "per_user_limit": per_user_limit,
+                "total_stock": stock,
+            },
+        )
+        pipe.set(keys.stock, stock)
+        pipe.sadd(SALES_SET, sale_id)
+        await pipe.execute()
+
+
+class StockReleaser:
+    """Gives an order's stock back to Redis, at most once per order id (release.lua).
+
+    Used for voids, failed (DLQ'd) orders and expired orders alike. Returns True when
+    this call returned the stock, False when it had already been returned.
+    """
+
+    def __init__(self, redis: AsyncRedis) -> None:
+        self._redis = redis
+        self._source = release_script()
+        self._sha: str | None = None
+
+    async def release(self, sale_id: str, order_id: str, user_id: str, quantity: int) -> bool:
+        keys = SaleKeys(sale_id)
+        args: list[str | int] = [order_id, user_id, quantity, sale_id]
+        if self._sha is None:
+            self._sha = await self._redis.script_load(self._source)
+        try:
+            result = await self._redis.evalsha(self._sha, len(keys.all()), *keys.all(), *args)
+        except NoScriptError:  # Redis restarted and forgot the script: load it again
+            self._sha = await self._redis.script_load(self._source)
+            result = await self._redis.evalsha(self._sha, len(keys.all()), *keys.all(), *args)
+        return int(result) == 1
