@@ -1,0 +1,177 @@
+"""The raw limits of the stores, measured with their own C load generators.
+
+- Redis: EVALSHA of the real reserve.lua with redis-benchmark (one fresh user per call),
+  next to a plain INCR: the ceiling of one Redis core for the admission script.
+- PostgreSQL: pgbench, one order insert + stock update per transaction (what a naive
+  synchronous checkout does) against the same in batches of 100 rows per transaction
+  (what the inventory consumer does).
+
+Each row is a rate; `bench.py` prints them beside the pipeline's own numbers.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+from flashsale.settings import InfraSettings
+
+__all__ = ["Row", "pg_rows", "redis_rows", "run"]
+
+SECONDS = 5
+
+
+@dataclass
+class Row:
+    name: str
+    rate: float
+    unit: str
+    note: str = ""
+
+
+def _run(cmd: list[str]) -> str:
+    return subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=120).stdout  # noqa: S603
+
+
+def _pg_bin(name: str) -> str:
+    found = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))
+    return str(found[-1]) if found else (shutil.which(name) or name)
+
+
+def redis_rows(settings: InfraSettings) -> list[Row]:
+    url = urlparse(settings.redis_url)
+    base = ["redis-benchmark", "-h", url.hostname or "127.0.0.1", "-p", str(url.port or 6379), "-q"]
+    script = "local n = redis.call('DECR', KEYS[1]) if n < 0 then return -1 end redis.call('HSET', KEYS[2], ARGV[1], 1) return n"
+    sha = _run(
+        [
+            "redis-cli",
+            "-h",
+            url.hostname or "127.0.0.1",
+            "-p",
+            str(url.port or 6379),
+            "SCRIPT",
+            "LOAD",
+            script,
+        ]
+    ).strip()
+    _run(
+        [
+            "redis-cli",
+            "-h",
+            url.hostname or "127.0.0.1",
+            "-p",
+            str(url.port or 6379),
+            "SET",
+            "bench:{raw}:stock",
+            "100000000",
+        ]
+    )
+    rows = []
+    for label, extra in (
+        ("redis INCR (no script)", ["INCR", "bench:{raw}:n"]),
+        (
+            "redis EVALSHA deduct+record user",
+            ["EVALSHA", sha, "2", "bench:{raw}:stock", "bench:{raw}:buyers", "user:__rand_int__"],
+        ),
+    ):
+        out = _run([*base, "-c", "50", "-n", "200000", "-r", "100000000", *extra])
+        rows.append(Row(label, _rps(out), "ops/s", "50 conns"))
+    _run(
+        [
+            "redis-cli",
+            "-h",
+            url.hostname or "127.0.0.1",
+            "-p",
+            str(url.port or 6379),
+            "DEL",
+            "bench:{raw}:stock",
+            "bench:{raw}:buyers",
+            "bench:{raw}:n",
+        ]
+    )
+    return rows
+
+
+def _rps(output: str) -> float:
+    match = re.search(r"([\d.]+) requests per second", output)
+    return float(match.group(1)) if match else 0.0
+
+
+SINGLE = """\\set u random(1, 1000000000)
+BEGIN;
+INSERT INTO bench_orders (order_id, sale_id, user_id, quantity) VALUES (gen_random_uuid(), 'bench', 'u' || :u, 1);
+UPDATE bench_sales SET remaining = remaining - 1 WHERE sale_id = 'bench';
+COMMIT;
+"""
+BATCH = """BEGIN;
+INSERT INTO bench_orders (order_id, sale_id, user_id, quantity)
+  SELECT gen_random_uuid(), 'bench', 'u' || g, 1 FROM generate_series(1, 100) g;
+UPDATE bench_sales SET remaining = remaining - 100 WHERE sale_id = 'bench';
+COMMIT;
+"""
+SCHEMA = """DROP TABLE IF EXISTS bench_orders, bench_sales;
+CREATE TABLE bench_sales (sale_id text PRIMARY KEY, remaining bigint NOT NULL);
+INSERT INTO bench_sales VALUES ('bench', 1000000000000);
+CREATE TABLE bench_orders (order_id uuid PRIMARY KEY, sale_id text NOT NULL, user_id text NOT NULL,
+  quantity int NOT NULL, status text NOT NULL DEFAULT 'CREATED', created_at timestamptz DEFAULT now());
+"""
+
+
+def pg_rows(settings: InfraSettings) -> list[Row]:
+    url = urlparse(settings.database_url.replace("+psycopg", ""))
+    conn = [
+        "-h",
+        url.hostname or "127.0.0.1",
+        "-p",
+        str(url.port or 5432),
+        "-U",
+        url.username or "postgres",
+    ]
+    psql, pgbench = _pg_bin("psql"), _pg_bin("pgbench")
+    _run([psql, *conn, "-q", "-d", "postgres", "-c", "DROP DATABASE IF EXISTS flashsale_bench"])
+    _run([psql, *conn, "-q", "-d", "postgres", "-c", "CREATE DATABASE flashsale_bench"])
+    _run([psql, *conn, "-q", "-d", "flashsale_bench", "-c", SCHEMA])
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, body, per_tx in (
+            ("pg 1 order/txn (4 clients)", SINGLE, 1),
+            ("pg 100 orders/txn (4 clients)", BATCH, 100),
+        ):
+            script = Path(tmp) / "s.sql"
+            script.write_text(body)
+            out = _run(
+                [
+                    pgbench,
+                    *conn,
+                    "-n",
+                    "-c",
+                    "4",
+                    "-j",
+                    "2",
+                    "-T",
+                    str(SECONDS),
+                    "-f",
+                    str(script),
+                    "flashsale_bench",
+                ]
+            )
+            match = re.search(r"tps = ([\d.]+)", out)
+            tps = float(match.group(1)) if match else 0.0
+            rows.append(Row(label, tps * per_tx, "orders/s", f"{tps:.0f} txn/s"))
+    _run([psql, *conn, "-q", "-d", "postgres", "-c", "DROP DATABASE IF EXISTS flashsale_bench"])
+    return rows
+
+
+def run(settings: InfraSettings | None = None) -> list[Row]:
+    settings = settings or InfraSettings()
+    return redis_rows(settings) + pg_rows(settings)
+
+
+if __name__ == "__main__":
+    for row in run():
+        print(f"{row.name:40s} {row.rate:>12,.0f} {row.unit:9s} {row.note}")
