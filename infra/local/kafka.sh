@@ -4,7 +4,8 @@
 # whose topics default to replication factor 3 and min.insync.replicas=2.
 source "$(dirname "$0")/common.sh"
 KDIR=$RUN/kafka
-LIB=$KDIR/lib
+# FLASHSALE_KAFKA_LIB lets a second, dedicated cluster (fault tests) reuse the resolved jars.
+LIB=${FLASHSALE_KAFKA_LIB:-$KDIR/lib}
 HEAP=${FLASHSALE_KAFKA_HEAP:-768m}
 
 broker_port() { echo $((KAFKA_PORT + 2 * ($1 - 1))); }
