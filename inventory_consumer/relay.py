@@ -1,0 +1,99 @@
+"""The outbox relay: publishes outbox rows to their topic with the idempotent producer and
+marks them sent. Runs as a thread of the consumer process; any number of processes may
+run it.
+
+Several relays: each round takes a transaction-scoped advisory lock on the topic, so one
+relay publishes at a time, in id order, which keeps every order's events in order (they
+share the key, hence the partition). The rows are also locked FOR UPDATE SKIP LOCKED, so
+even two relays that raced past the lock could never pick the same row. A crash between
+the produce and the commit re-publishes those rows: consumers dedup by (order, kind).
+
+Stock owed to Redis: an OrderCancelled/OrderFailed row is the durable record that an
+order's stock must go back to Redis. The relay returns it (release.lua, idempotent per
+order id) before publishing the row, so no crash between a DB commit and Redis loses it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from functools import partial
+from typing import Any
+
+from confluent_kafka import KafkaError, Message, Producer
+from sqlalchemy import Engine, Row, text
+
+from inventory_consumer.redis_stock import StockReturner
+
+__all__ = ["OutboxRelay"]
+
+log = logging.getLogger(__name__)
+RETURNS_STOCK = frozenset({"OrderCancelled", "OrderFailed"})
+
+_LOCK = text("SELECT pg_try_advisory_xact_lock(hashtext('flashsale.relay:' || :topic))")
+_PENDING = text("""
+    SELECT id, key, event_type, payload, CAST(payload AS text) AS body FROM outbox
+    WHERE sent_at IS NULL AND topic = :topic
+    ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED""")
+_MARK_SENT = text("UPDATE outbox SET sent_at = now() WHERE id = ANY(CAST(:ids AS bigint[]))")
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        engine: Engine,
+        producer: Producer,
+        topic: str,
+        returner: StockReturner,
+        batch: int = 500,
+        flush_timeout_s: float = 10.0,
+    ) -> None:
+        self._engine = engine
+        self._producer = producer
+        self._topic = topic
+        self._returner = returner
+        self._batch = batch
+        self._flush_timeout_s = flush_timeout_s
+
+    def relay_once(self) -> int:
+        """Publish one round of unsent rows; return how many were marked sent."""
+        with self._engine.begin() as conn:
+            if not conn.execute(_LOCK, {"topic": self._topic}).scalar():
+                return 0  # another relay is publishing this topic right now
+            rows = conn.execute(_PENDING, {"topic": self._topic, "limit": self._batch}).all()
+            sent = self._publish(rows)
+            if sent:
+                conn.execute(_MARK_SENT, {"ids": sent})
+            return len(sent)
+
+    def _publish(self, rows: Sequence[Row[*tuple[Any, ...]]]) -> list[int]:
+        reports: dict[int, KafkaError | None] = {}
+        produced: list[int] = []
+        for row in rows:
+            try:
+                self._return_stock(row)
+            except Exception as exc:  # Redis down: publish what came before, retry later
+                log.warning("stock return failed, relay pauses at outbox id %s: %r", row.id, exc)
+                break
+            self._producer.produce(
+                self._topic, row.body, row.key, on_delivery=partial(_report, reports, row.id)
+            )
+            produced.append(row.id)
+        self._producer.flush(self._flush_timeout_s)
+        sent: list[int] = []
+        for row_id in produced:  # the delivered prefix only: a gap would break the order
+            if row_id not in reports or reports[row_id] is not None:
+                break
+            sent.append(row_id)
+        return sent
+
+    def _return_stock(self, row: Row[Any]) -> None:
+        if row.event_type in RETURNS_STOCK:
+            p = row.payload
+            self._returner.release(p["sale_id"], p["order_id"], p["user_id"], int(p["quantity"]))
+
+
+def _report(
+    reports: dict[int, KafkaError | None], row_id: int, err: KafkaError | None, _msg: Message
+) -> None:
+    reports[row_id] = err

@@ -1,0 +1,43 @@
+"""The inventory consumer's settings: FLASHSALE_* env vars, no secret defaults."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from flashsale.settings import InfraSettings
+
+__all__ = ["InventoryConsumerSettings"]
+
+
+class InventoryConsumerSettings(InfraSettings):
+    model_config = SettingsConfigDict(env_prefix="FLASHSALE_", extra="ignore")
+
+    service_name: str = "inventory_consumer"
+    inventory_group_id: str = "flashsale.inventory"
+
+    # A batch is up to this many messages, or whatever arrived within batch_max_ms.
+    batch_max_messages: int = Field(500, ge=1, le=10_000)
+    batch_max_ms: int = Field(100, ge=1, le=60_000)
+    # Peak shaving: at most this many orders/s reach PostgreSQL (0: unthrottled). Sized to
+    # what the DB sustains; under a burst the lag grows instead of the DB falling over.
+    max_orders_per_second: float = Field(0, ge=0)
+
+    # A message that failed this many times (not counting DB outages) goes to the DLQ.
+    max_attempts: int = Field(5, ge=1, le=100)
+    retry_base_s: float = Field(0.05, gt=0)
+    retry_cap_s: float = Field(5.0, gt=0)
+
+    # Unpaid orders are cancelled after this long (15 min; seconds in tests and demos).
+    order_ttl_s: float = Field(900, gt=0)
+    expiry_interval_s: float = Field(1.0, gt=0)
+    expiry_batch: int = Field(500, ge=1)
+
+    # The outbox relay runs as a thread of this process; several processes may run it.
+    relay_enabled: bool = True
+    expiry_enabled: bool = True
+    relay_interval_s: float = Field(0.1, gt=0)
+    relay_batch: int = Field(500, ge=1)
+
+    # Prometheus /metrics on this port; None: no HTTP listener.
+    metrics_port: int | None = None

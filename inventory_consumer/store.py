@@ -1,0 +1,178 @@
+"""The SQL side of a batch: one PostgreSQL transaction per plan. Idempotent by keys only
+(order_id primary key, the partial unique index on live orders), never read-then-write.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from sqlalchemy import Connection, Engine, Row, text
+
+from flashsale.contracts import OrderCreated, OrderFailed, OrderPlaced
+from flashsale.outbox import add_to_outbox
+from inventory_consumer.plan import BatchOutcome, BatchPlan
+
+__all__ = ["OrderStore", "SqlOrderStore", "move_stock"]
+
+
+class OrderStore(Protocol):
+    def apply(self, plan: BatchPlan) -> BatchOutcome: ...
+    def fail_placed(self, placed: OrderPlaced, reason: str) -> None: ...
+
+
+# ON CONFLICT without a target: the order_id key AND the one-live-order-per-user index.
+_CREATE = text("""
+    INSERT INTO orders (order_id, sale_id, user_id, quantity, status, placed_at, expires_at)
+    SELECT order_id, sale_id, user_id, quantity, 'CREATED', CAST(detail AS timestamptz),
+           now() + make_interval(secs => :ttl_s)
+    FROM unnest(CAST(:order_ids AS uuid[]), CAST(:sale_ids AS text[]), CAST(:user_ids AS text[]),
+                CAST(:quantities AS int[]), CAST(:details AS text[]))
+         AS o(order_id, sale_id, user_id, quantity, detail)
+    ON CONFLICT DO NOTHING
+    RETURNING order_id, sale_id, user_id, quantity, expires_at""")
+
+# A FAILED row for an order id that has none: a later OrderPlaced for it creates nothing.
+# Joined to sales: a tombstone for an unknown sale would break the foreign key.
+_TOMBSTONE = text("""
+    INSERT INTO orders (order_id, sale_id, user_id, quantity, status, reason)
+    SELECT o.order_id, o.sale_id, o.user_id, o.quantity, 'FAILED', o.detail
+    FROM unnest(CAST(:order_ids AS uuid[]), CAST(:sale_ids AS text[]), CAST(:user_ids AS text[]),
+                CAST(:quantities AS int[]), CAST(:details AS text[]))
+         AS o(order_id, sale_id, user_id, quantity, detail) JOIN sales s ON s.sale_id = o.sale_id
+    ON CONFLICT DO NOTHING
+    RETURNING order_id, sale_id, user_id, quantity, reason""")
+
+_FAIL_CREATED = text("""
+    UPDATE orders SET status = 'FAILED', reason = o.detail, updated_at = now()
+    FROM unnest(CAST(:order_ids AS uuid[]), CAST(:sale_ids AS text[]), CAST(:user_ids AS text[]),
+                CAST(:quantities AS int[]), CAST(:details AS text[]))
+         AS o(order_id, sale_id, user_id, quantity, detail)
+    WHERE orders.order_id = o.order_id AND orders.status = 'CREATED'
+    RETURNING orders.order_id, orders.sale_id, orders.user_id, orders.quantity, orders.reason""")
+
+_EXISTING = text("SELECT order_id FROM orders WHERE order_id = ANY(CAST(:ids AS uuid[]))")
+
+# Sales in id order: two consumers touching the same sales lock them in the same order.
+# The CHECK (remaining_stock >= 0) refuses an oversell: the batch then rolls back.
+_MOVE_STOCK = text("""
+    UPDATE sales SET remaining_stock = remaining_stock + d.delta
+    FROM (SELECT * FROM unnest(CAST(:sale_ids AS text[]), CAST(:deltas AS int[])) ORDER BY 1)
+         AS d(sale_id, delta)
+    WHERE sales.sale_id = d.sale_id""")
+
+
+def _params(rows: Sequence[tuple[uuid.UUID, str, str, int, str]]) -> dict[str, list[object]]:
+    cols: list[list[object]] = [list(c) for c in zip(*rows, strict=True)] or [[]] * 5
+    return dict(
+        zip(
+            ("order_ids", "sale_ids", "user_ids", "quantities", "details"),
+            cols,
+            strict=True,
+        )
+    )
+
+
+def move_stock(conn: Connection, deltas: Counter[str]) -> None:
+    """Add each delta to its sale's remaining stock (negative: taken; positive: returned)."""
+    moves = sorted((s, d) for s, d in deltas.items() if d)
+    if moves:
+        conn.execute(
+            _MOVE_STOCK, {"sale_ids": [s for s, _ in moves], "deltas": [d for _, d in moves]}
+        )
+
+
+def _failed_event(row: Row[Any]) -> OrderFailed:
+    return OrderFailed(
+        order_id=row.order_id,
+        sale_id=row.sale_id,
+        user_id=row.user_id,
+        quantity=row.quantity,
+        reason=row.reason,
+    )
+
+
+class SqlOrderStore:
+    def __init__(self, engine: Engine, events_topic: str, order_ttl_s: float) -> None:
+        self._engine = engine
+        self._topic = events_topic
+        self._ttl_s = order_ttl_s
+
+    def apply(self, plan: BatchPlan) -> BatchOutcome:
+        with self._engine.begin() as conn:
+            return self._apply(conn, plan)
+
+    def _apply(self, conn: Connection, plan: BatchPlan) -> BatchOutcome:
+        stock: Counter[str] = Counter()
+        events: list[OrderCreated | OrderFailed] = []
+        created = self._create(conn, plan.to_create, stock, events)
+        rejected = self._reject_unplaced(conn, plan.to_create, created, events)
+        voids = [
+            (v.order_id, v.sale_id, v.user_id, v.quantity, f"voided: {v.reason}")
+            for v in plan.to_void
+        ]
+        failed = conn.execute(_FAIL_CREATED, _params(voids)).all() if voids else []
+        for row in failed:
+            stock[row.sale_id] += row.quantity  # its DB stock comes back
+        tombs = conn.execute(_TOMBSTONE, _params(voids)).all() if voids else []
+        events += [_failed_event(r) for r in (*failed, *tombs)]  # the relay returns Redis stock
+        move_stock(conn, stock)
+        add_to_outbox(conn, self._topic, events)
+        dupes = len(plan.to_create) - len(created) - rejected
+        return BatchOutcome(len(created), dupes, rejected, len(failed), len(tombs))
+
+    def _create(
+        self,
+        conn: Connection,
+        placed: Sequence[OrderPlaced],
+        stock: Counter[str],
+        events: list[OrderCreated | OrderFailed],
+    ) -> set[uuid.UUID]:
+        if not placed:
+            return set()
+        rows = [
+            (p.order_id, p.sale_id, p.user_id, p.quantity, p.placed_at.isoformat()) for p in placed
+        ]
+        inserted = conn.execute(_CREATE, {**_params(rows), "ttl_s": self._ttl_s}).all()
+        for r in inserted:
+            stock[r.sale_id] -= r.quantity  # only rows actually inserted take stock
+            events.append(
+                OrderCreated(
+                    order_id=r.order_id,
+                    sale_id=r.sale_id,
+                    user_id=r.user_id,
+                    quantity=r.quantity,
+                    expires_at=r.expires_at,
+                )
+            )
+        return {r.order_id for r in inserted}
+
+    def _reject_unplaced(
+        self,
+        conn: Connection,
+        placed: Sequence[OrderPlaced],
+        created: set[uuid.UUID],
+        events: list[OrderCreated | OrderFailed],
+    ) -> int:
+        """An OrderPlaced neither inserted nor already present lost to the live-order index:
+        the user holds another live order. Fail it, so its token still ends somewhere."""
+        missing = [p for p in placed if p.order_id not in created]
+        if not missing:
+            return 0
+        present = {r[0] for r in conn.execute(_EXISTING, {"ids": [p.order_id for p in missing]})}
+        losers = [
+            (p.order_id, p.sale_id, p.user_id, p.quantity, "user already holds a live order")
+            for p in missing
+            if p.order_id not in present
+        ]
+        tombs = conn.execute(_TOMBSTONE, _params(losers)).all() if losers else []
+        events += [_failed_event(r) for r in tombs]
+        return len(tombs)
+
+    def fail_placed(self, placed: OrderPlaced, reason: str) -> None:
+        row = (placed.order_id, placed.sale_id, placed.user_id, placed.quantity, reason[:500])
+        with self._engine.begin() as conn:
+            tombs = conn.execute(_TOMBSTONE, _params([row])).all()
+            add_to_outbox(conn, self._topic, [_failed_event(r) for r in tombs])

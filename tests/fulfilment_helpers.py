@@ -1,0 +1,140 @@
+"""Helpers for the fulfilment-path tests (issue 4): a sale in PostgreSQL and Redis, random
+topics per test, OrderPlaced producers, the inventory consumer in a thread, bounded waits."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from confluent_kafka import Producer
+from redis.asyncio import Redis as AsyncRedis
+from sqlalchemy import Engine, text
+
+from flashsale.contracts import OrderPlaced, encode
+from flashsale.kafka import producer_config
+from flashsale.settings import InfraSettings
+from flashsale.stock import SaleKeys, load_sale
+from inventory_consumer.bootstrap import InventoryConsumer, bootstrap
+from inventory_consumer.settings import InventoryConsumerSettings
+from tests.kafka_helpers import create_topic
+from tests.random_refs import random_group, random_sale_id, random_topic, random_user_id
+
+
+def create_sale(engine: Engine, infra: InfraSettings, stock: int, name: str = "") -> str:
+    """A fresh sale row in PostgreSQL, loaded into Redis like the admin API does."""
+    sale_id = random_sale_id(name)
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO sales (sale_id, name, total_stock, remaining_stock, starts_at, ends_at)"
+                " VALUES (:s, :s, :n, :n, :a, :b)"
+            ),
+            {
+                "s": sale_id,
+                "n": stock,
+                "a": now - timedelta(minutes=1),
+                "b": now + timedelta(hours=1),
+            },
+        )
+
+    async def load() -> None:
+        redis = AsyncRedis.from_url(infra.redis_url)
+        await load_sale(redis, sale_id, stock, now, now + timedelta(hours=1), per_user_limit=1)
+        await redis.aclose()
+
+    asyncio.run(load())
+    return sale_id
+
+
+def reserve_in_redis(redis_client: Any, sale_id: str, orders: Sequence[OrderPlaced]) -> None:
+    """What reserve.lua does for each order: stock taken, the user recorded as a buyer."""
+    keys = SaleKeys(sale_id)
+    for order in orders:
+        redis_client.decrby(keys.stock, order.quantity)
+        redis_client.hset(keys.buyers, order.user_id, str(order.order_id))
+
+
+def placed(sale_id: str, user_id: str | None = None, quantity: int = 1) -> OrderPlaced:
+    return OrderPlaced(
+        order_id=uuid.uuid4(),
+        sale_id=sale_id,
+        user_id=user_id or random_user_id(),
+        quantity=quantity,
+        placed_at=datetime.now(UTC),
+    )
+
+
+def produce(bootstrap_servers: str, topic: str, messages: Sequence[tuple[str, bytes]]) -> None:
+    producer = Producer(producer_config(bootstrap_servers, "test-producer"))
+    for key, value in messages:
+        while True:
+            try:
+                producer.produce(topic, value, key)
+                break
+            except BufferError:
+                producer.poll(0.1)
+    assert producer.flush(30) == 0
+
+
+def produce_orders(bootstrap_servers: str, topic: str, orders: Sequence[OrderPlaced]) -> None:
+    produce(bootstrap_servers, topic, [(o.user_id, encode(o)) for o in orders])
+
+
+def inventory_settings(
+    infra: InfraSettings, partitions: int = 3, **overrides: Any
+) -> InventoryConsumerSettings:
+    """Settings with topics and a group of this test's own; the topics are created."""
+    names = {
+        "orders_topic": random_topic("orders"),
+        "order_events_topic": random_topic("events"),
+        "dlq_topic": random_topic("dlq"),
+    }
+    for name in names.values():
+        create_topic(infra.kafka_bootstrap, name, partitions)
+    defaults: dict[str, Any] = {
+        **names,
+        "kafka_bootstrap": infra.kafka_bootstrap,
+        "redis_url": infra.redis_url,
+        "database_url": infra.database_url,
+        "inventory_group_id": random_group("inventory"),
+        "retry_base_s": 0.01,
+        "relay_interval_s": 0.05,
+        "expiry_enabled": False,  # the shared DB holds other tests' orders: scope it per test
+    }
+    return InventoryConsumerSettings(**{**defaults, **overrides})
+
+
+@contextmanager
+def running_inventory(
+    settings: InventoryConsumerSettings, **fakes: Any
+) -> Iterator[InventoryConsumer]:
+    stop = threading.Event()
+    app = bootstrap(settings, stop, **fakes)
+    thread = threading.Thread(target=app.run, name="inventory-consumer", daemon=True)
+    thread.start()
+    try:
+        yield app
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+        assert not thread.is_alive(), "the consumer did not stop within 30 s"
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.1)
+
+
+def scalar(engine: Engine, sql: str, **params: Any) -> Any:
+    with engine.connect() as conn:
+        return conn.execute(text(sql), params).scalar()
