@@ -10,6 +10,9 @@ Cluster slot and one Lua script may touch them all atomically:
     sale:{S}:pending     hash  order_id -> OrderPlaced JSON, until Kafka acknowledged it
     sale:{S}:pending_at  zset  order_id scored by reservation time (ms): the recovery scan
     sale:{S}:returned    set   order ids whose stock came back: a second return is a no-op
+    sale:{S}:voids       hash  order_id -> OrderVoided JSON, until the void was acknowledged
+                               and the stock returned (the order service's recovery retries)
+    sale:{S}:idem:{U}:{K} str  the answer to Idempotency-Key K of user U, with a TTL
 
 `flashsale:sales` (a set of sale ids) lists the sales for recovery loops and checks, and
 stock changes are announced on the `flashsale:stock` channel as "soldout S" / "restock S".
@@ -68,8 +71,24 @@ class SaleKeys:
     def returned(self) -> str:
         return self._key("returned")
 
+    @property
+    def voids(self) -> str:
+        return self._key("voids")
+
+    def idempotency(self, user_id: str, key: str) -> str:
+        return self._key(f"idem:{user_id}:{key}")
+
     def all(self) -> list[str]:
-        return [self.meta, self.stock, self.buyers, self.pending, self.pending_at, self.returned]
+        # Append only: release.lua reads KEYS[1..6] in this order.
+        return [
+            self.meta,
+            self.stock,
+            self.buyers,
+            self.pending,
+            self.pending_at,
+            self.returned,
+            self.voids,
+        ]
 
 
 def release_script() -> str:

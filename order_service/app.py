@@ -1,20 +1,68 @@
-"""The order service's ASGI entry point."""
+"""The order service's ASGI entry point: the raw edge middleware in front of FastAPI."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+
+from order_service import admin, api
+from order_service.bootstrap import Services, bootstrap
+from order_service.edge import OrderEdge
+from order_service.handlers import Answer
 from order_service.settings import OrderServiceSettings
 
-__all__ = ["create_app"]
+__all__ = ["create_api", "create_app"]
+
+log = logging.getLogger(__name__)
 
 
-def create_app(settings: OrderServiceSettings | None = None) -> FastAPI:
-    settings = settings or OrderServiceSettings()
-    app = FastAPI(title="flashsale order service")
+def create_api(settings: OrderServiceSettings, services: Services) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await services.start()
+        try:
+            yield
+        finally:
+            await services.stop()
 
-    @app.get("/healthz")
+    app = FastAPI(
+        title="flashsale order service",
+        lifespan=lifespan,
+        max_body_size=settings.max_body_bytes,
+    )
+    app.state.services = services
+    app.include_router(api.router)
+    app.include_router(admin.router)
+
+    @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    @app.exception_handler(Exception)
+    async def unavailable(request: Request, exc: Exception) -> Response:
+        # Redis, PostgreSQL or anything else failing is our trouble, never the client's
+        # input: the one 5xx a client sees is 503, with a hint when to come back.
+        log.error("unavailable: %r", exc)
+        return api.answer_response(
+            Answer(503, {"error": "unavailable"}, retry_after=settings.retry_after_s)
+        )
+
     return app
+
+
+def create_app(
+    settings: OrderServiceSettings | None = None, services: Services | None = None
+) -> OrderEdge:
+    settings = settings or OrderServiceSettings()
+    services = services or bootstrap(settings)
+    return OrderEdge(
+        create_api(settings, services),
+        services.deps.flags,
+        max_in_flight=settings.max_in_flight,
+        retry_after_s=settings.retry_after_s,
+        max_body=settings.max_body_bytes,
+    )

@@ -1,5 +1,11 @@
+"""The order service's settings: FLASHSALE_* env vars, no secret defaults."""
+
 from __future__ import annotations
 
+import secrets
+from typing import Self
+
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from flashsale.settings import InfraSettings
@@ -13,3 +19,51 @@ class OrderServiceSettings(InfraSettings):
     host: str = "127.0.0.1"
     port: int = 18081
     service_name: str = "order_service"
+
+    # Bearer token of the /admin router. Required unless dev_mode, where a random one is
+    # made up at start (and logged): there is never a guessable default.
+    admin_token: SecretStr | None = None
+    dev_mode: bool = False
+
+    # Soft limit: requests being handled at once, beyond which the service answers 503 at
+    # once rather than queue without bound (each in-flight request holds a Kafka wait).
+    max_in_flight: int = Field(512, ge=1, le=100_000)
+    retry_after_s: int = Field(1, ge=1, le=60)
+    max_body_bytes: int = Field(4096, ge=256, le=1_048_576)
+    # Redis connections per process; a request beyond them waits up to the timeout
+    # (a pool that fails at once would turn a burst into 503s).
+    redis_pool_size: int = Field(64, ge=2, le=10_000)
+    redis_pool_timeout_s: float = Field(2.0, gt=0, le=30)
+
+    # A produce that gets no delivery report within this time fails: the client gets a
+    # 503 and the reservation is voided. A few seconds: a client must never hang.
+    kafka_delivery_timeout_ms: int = Field(5000, ge=500, le=30_000)
+    # After a failed produce, answer 503 at once for this long instead of making every
+    # buyer wait a whole delivery timeout; then one request probes Kafka again.
+    kafka_breaker_cooldown_s: float = Field(2.0, gt=0, le=60)
+
+    # Pending reservations older than this were never acknowledged: the request that
+    # made them died. Must exceed the delivery timeout, or recovery would re-publish an
+    # order whose request is still waiting for its ack (harmless, but wasteful).
+    recovery_after_s: float = Field(10.0, ge=1, le=3600)
+    recovery_interval_s: float = Field(2.0, gt=0, le=300)
+    recovery_batch: int = Field(200, ge=1, le=10_000)
+
+    # How long the local sold-out flag is believed without asking Redis again. Pub/sub
+    # "restock" clears it at once; the TTL covers a lost pub/sub message.
+    sold_out_ttl_s: float = Field(1.0, gt=0, le=60)
+    # Idempotency-Key answers, and the order-id -> sale-id pointer behind GET /api/orders.
+    idempotency_ttl_s: int = Field(86_400, ge=60, le=30 * 86_400)
+    order_pointer_ttl_s: int = Field(7 * 86_400, ge=60, le=90 * 86_400)
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if self.admin_token is None:
+            if not self.dev_mode:
+                raise ValueError(
+                    "FLASHSALE_ADMIN_TOKEN is required (set FLASHSALE_DEV_MODE=true for local use)"
+                )
+            self.admin_token = SecretStr(secrets.token_urlsafe(24))
+        if self.recovery_after_s * 1000 <= self.kafka_delivery_timeout_ms:
+            raise ValueError("recovery_after_s must exceed the Kafka delivery timeout")
+        return self

@@ -1,0 +1,59 @@
+"""The admin router: create a sale (PostgreSQL row, then its stock in Redis). Bearer token."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from flashsale.contracts import SALE_ID_PATTERN, CreateSale
+from order_service import handlers
+from order_service.api import answer_response, deps_of
+
+__all__ = ["NewSale", "router"]
+
+bearer = HTTPBearer(auto_error=False)
+
+
+def require_admin(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> None:
+    token = request.app.state.services.settings.admin_token
+    given = credentials.credentials if credentials is not None else ""
+    # compare_digest: the time taken says nothing about how much of the token matched.
+    if token is None or not secrets.compare_digest(
+        given.encode(), token.get_secret_value().encode()
+    ):
+        raise HTTPException(401, "admin token required", headers={"WWW-Authenticate": "Bearer"})
+
+
+router = APIRouter(prefix="/admin", dependencies=[Depends(require_admin)])
+
+
+class NewSale(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sale_id: Annotated[str | None, Field(pattern=SALE_ID_PATTERN)] = None
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    stock: Annotated[int, Field(ge=0, le=100_000_000)]
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    per_user_limit: Annotated[int, Field(ge=1, le=1000)] = 1
+
+
+@router.post("/sales", status_code=201, summary="Create a sale and load its stock")
+async def create_sale(request: Request, body: NewSale) -> Response:
+    command = CreateSale(
+        sale_id=body.sale_id or f"sale-{secrets.token_hex(6)}",
+        name=body.name,
+        stock=body.stock,
+        starts_at=body.starts_at,
+        ends_at=body.ends_at,
+        per_user_limit=body.per_user_limit,
+    )
+    return answer_response(await handlers.create_sale(command, deps_of(request)))

@@ -1,0 +1,99 @@
+"""The admission rules, free of I/O.
+
+`decide` is the reference statement of what reserve.lua does atomically in Redis: the
+unit tests pin the rules here, an integration test checks the script agrees case by case.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from flashsale.contracts import OrderPlaced, OrderVoided, PlaceOrder
+
+__all__ = [
+    "Outcome",
+    "Reservation",
+    "SaleState",
+    "decide",
+    "placed_event",
+    "void_event",
+]
+
+
+class Outcome(StrEnum):
+    RESERVED = "reserved"
+    SOLD_OUT = "sold_out"
+    ALREADY_PURCHASED = "already_purchased"
+    NOT_ACTIVE = "not_active"
+    UNKNOWN_SALE = "unknown_sale"
+    OVER_LIMIT = "over_limit"
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """What the reservation attempt answered.
+
+    order_id: the new order (RESERVED) or the user's existing one (ALREADY_PURCHASED).
+    stock_left: units left after the attempt, when the script knows it; 0 means the sale
+    is sold out for everyone, which is when the local sold-out flag goes up.
+    """
+
+    outcome: Outcome
+    order_id: str | None = None
+    stock_left: int | None = None
+    per_user_limit: int | None = None
+
+    @property
+    def sold_out_for_everyone(self) -> bool:
+        return self.stock_left == 0
+
+
+@dataclass(frozen=True)
+class SaleState:
+    starts_at_ms: int
+    ends_at_ms: int
+    per_user_limit: int
+    stock: int
+    buyers: dict[str, str]  # user_id -> order_id
+
+
+def decide(
+    sale: SaleState | None, user_id: str, quantity: int, order_id: str, now_ms: int
+) -> Reservation:
+    """The checks in reserve.lua's order. A user's existing order is reported before the
+    window and stock checks, so a client whose earlier request died can learn its id."""
+    if sale is None:
+        return Reservation(Outcome.UNKNOWN_SALE)
+    existing = sale.buyers.get(user_id)
+    if existing is not None:
+        return Reservation(Outcome.ALREADY_PURCHASED, order_id=existing)
+    if not sale.starts_at_ms <= now_ms < sale.ends_at_ms:
+        return Reservation(Outcome.NOT_ACTIVE)
+    if quantity > sale.per_user_limit:
+        return Reservation(Outcome.OVER_LIMIT, per_user_limit=sale.per_user_limit)
+    if sale.stock < quantity:
+        return Reservation(Outcome.SOLD_OUT, stock_left=sale.stock)
+    return Reservation(Outcome.RESERVED, order_id=order_id, stock_left=sale.stock - quantity)
+
+
+def placed_event(command: PlaceOrder, order_id: uuid.UUID, now: datetime) -> OrderPlaced:
+    return OrderPlaced(
+        order_id=order_id,
+        sale_id=command.sale_id,
+        user_id=command.user_id,
+        quantity=command.quantity,
+        placed_at=now,
+    )
+
+
+def void_event(placed: OrderPlaced, reason: str) -> OrderVoided:
+    return OrderVoided(
+        order_id=placed.order_id,
+        sale_id=placed.sale_id,
+        user_id=placed.user_id,
+        quantity=placed.quantity,
+        reason=reason[:500],
+    )

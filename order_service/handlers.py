@@ -1,0 +1,173 @@
+"""The use cases: place an order, read its status, create a sale. No HTTP, no Redis here:
+only the ports, so the unit tests drive these with fakes."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from flashsale.contracts import CreateSale, OrderStatus, PlaceOrder, encode
+from flashsale.kafka import DeliveryFailed
+from flashsale.metrics import Metrics, NullMetrics
+from order_service.breaker import KafkaBreaker
+from order_service.domain import Outcome, placed_event, void_event
+from order_service.ports import (
+    Due,
+    IdempotencyStore,
+    OrderPublisher,
+    OrderStatusReader,
+    Reservations,
+    SalesRepository,
+    SaleStock,
+    StockReturner,
+)
+from order_service.publisher import settle_void
+from order_service.soldout import SoldOutFlags
+
+__all__ = ["Answer", "Deps", "create_sale", "order_status", "place_order"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: dict[str, Any]
+    retry_after: int | None = None
+
+    def dumps(self) -> str:
+        return orjson.dumps({"status": self.status, "body": self.body}).decode()
+
+    @classmethod
+    def loads(cls, raw: str) -> Answer:
+        stored = orjson.loads(raw)
+        return cls(int(stored["status"]), dict(stored["body"]))
+
+
+@dataclass
+class Deps:
+    reservations: Reservations
+    idempotency: IdempotencyStore
+    publisher: OrderPublisher
+    releaser: StockReturner
+    sales: SalesRepository
+    stock: SaleStock
+    orders: OrderStatusReader
+    flags: SoldOutFlags
+    breaker: KafkaBreaker
+    retry_after_s: int = 1
+    metrics: Metrics = field(default_factory=NullMetrics)
+    # Runs a coroutine in the background (bootstrap keeps the task and cancels it on stop).
+    spawn: Callable[[Coroutine[Any, Any, Any]], None] = lambda coro: coro.close()
+    clock: Callable[[], float] = time.time
+
+
+SOLD_OUT = Answer(409, {"error": "sold_out"})
+NOT_ACTIVE = Answer(409, {"error": "sale_not_active"})
+UNKNOWN_SALE = Answer(404, {"error": "unknown_sale"})
+
+
+def unavailable(deps: Deps, reason: str) -> Answer:
+    return Answer(503, {"error": reason}, retry_after=deps.retry_after_s)
+
+
+async def place_order(command: PlaceOrder, idempotency_key: str | None, deps: Deps) -> Answer:
+    if idempotency_key is None:
+        return await _place(command, deps)
+    sale_id, user_id = command.sale_id, command.user_id
+    stored = await deps.idempotency.claim(sale_id, user_id, idempotency_key)
+    if stored == "":  # the first request with this key is still running
+        return unavailable(deps, "request_in_progress")
+    if stored is not None:
+        return Answer.loads(stored)
+    answer = await _place(command, deps)
+    if answer.status == 503:  # nothing happened: let a retry with this key try again
+        await deps.idempotency.forget(sale_id, user_id, idempotency_key)
+    else:
+        await deps.idempotency.store(sale_id, user_id, idempotency_key, answer.dumps())
+    return answer
+
+
+async def _place(command: PlaceOrder, deps: Deps) -> Answer:
+    if deps.flags.is_sold_out(command.sale_id):
+        return SOLD_OUT
+    if not deps.breaker.allow():  # Kafka just failed: fail fast, reserve nothing
+        return unavailable(deps, "kafka_unavailable")
+    now = deps.clock()
+    order_id = uuid.uuid4()
+    placed = placed_event(command, order_id, datetime.fromtimestamp(now, UTC))
+    payload = encode(placed)
+    reservation = await deps.reservations.reserve(
+        command.sale_id,
+        command.user_id,
+        command.quantity,
+        str(order_id),
+        int(now * 1000),
+        payload.decode(),
+    )
+    if reservation.sold_out_for_everyone:
+        deps.flags.mark(command.sale_id)
+    deps.metrics.inc("flashsale_admission_total", outcome=reservation.outcome.value)
+    match reservation.outcome:
+        case Outcome.RESERVED:
+            pass
+        case Outcome.SOLD_OUT:
+            return SOLD_OUT
+        case Outcome.ALREADY_PURCHASED:
+            return Answer(409, {"error": "already_purchased", "order_id": reservation.order_id})
+        case Outcome.NOT_ACTIVE:
+            return NOT_ACTIVE
+        case Outcome.UNKNOWN_SALE:
+            return UNKNOWN_SALE
+        case Outcome.OVER_LIMIT:
+            limit = reservation.per_user_limit
+            return Answer(422, {"error": "quantity_over_limit", "per_user_limit": limit})
+    try:
+        await deps.publisher.publish(command.user_id, payload)
+    except DeliveryFailed as exc:
+        # Ambiguous: the message may have landed. Void it (never undo it) and answer 503.
+        deps.breaker.failed()
+        voided = encode(void_event(placed, f"produce failed: {exc}")).decode()
+        await deps.reservations.mark_void(command.sale_id, str(order_id), voided)
+        due = Due(command.sale_id, str(order_id), voided)
+        deps.spawn(settle_void(due, deps.publisher, deps.reservations, deps.releaser, deps.breaker))
+        return unavailable(deps, "kafka_unavailable")
+    deps.breaker.succeeded()
+    try:
+        await deps.reservations.acknowledged(command.sale_id, str(order_id))
+    except Exception:  # the order is safe on Kafka; recovery re-publishes it (idempotent)
+        log.warning("could not clear pending order %s", order_id, exc_info=True)
+    return Answer(
+        202,
+        {"order_id": str(order_id), "status": "PENDING", "status_url": f"/api/orders/{order_id}"},
+    )
+
+
+async def order_status(order_id: uuid.UUID, deps: Deps) -> Answer:
+    status = await deps.orders.status(order_id)
+    if status is None and await deps.reservations.sale_of_order(str(order_id)) is not None:
+        status = OrderStatus.PENDING  # on the topic, not yet written by the consumer
+    if status is None:
+        return Answer(404, {"error": "unknown_order"})
+    return Answer(200, {"order_id": str(order_id), "status": status})
+
+
+async def create_sale(sale: CreateSale, deps: Deps) -> Answer:
+    if sale.ends_at <= sale.starts_at:
+        return Answer(422, {"error": "ends_at must be after starts_at"})
+    result = await deps.sales.add(sale)
+    if result == "conflict":
+        return Answer(409, {"error": "sale_exists", "sale_id": sale.sale_id})
+    # A retry after a crash between the DB and Redis loads the stock; loading twice
+    # would reset a sale's stock mid-sale, so only when Redis has never seen it.
+    if result == "created" or not await deps.stock.is_loaded(sale.sale_id):
+        await deps.stock.load(sale)
+    status = 201 if result == "created" else 200
+    return Answer(status, {"sale_id": sale.sale_id, "stock": sale.stock})

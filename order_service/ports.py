@@ -1,0 +1,83 @@
+"""The order service's adapters as small interfaces: handlers see only these."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Protocol
+
+from flashsale.contracts import CreateSale
+from order_service.domain import Reservation
+
+__all__ = [
+    "Due",
+    "IdempotencyStore",
+    "OrderPublisher",
+    "OrderStatusReader",
+    "Reservations",
+    "SaleStock",
+    "SalesRepository",
+    "StockReturner",
+]
+
+
+@dataclass(frozen=True)
+class Due:
+    """A pending reservation (OrderPlaced JSON) or a void (OrderVoided JSON) to publish."""
+
+    sale_id: str
+    order_id: str
+    payload: str
+
+
+class Reservations(Protocol):
+    async def reserve(
+        self, sale_id: str, user_id: str, quantity: int, order_id: str, now_ms: int, placed: str
+    ) -> Reservation: ...
+
+    async def acknowledged(self, sale_id: str, order_id: str) -> None:
+        """Kafka has the OrderPlaced: drop it from pending, remember which sale it is in."""
+
+    async def mark_void(self, sale_id: str, order_id: str, voided: str) -> None:
+        """The produce failed: the reservation becomes a void to publish (never re-placed)."""
+
+    async def void_settled(self, sale_id: str, order_id: str) -> None: ...
+
+    async def due_pending(self, older_than_ms: int, limit: int) -> list[Due]: ...
+
+    async def due_voids(self, limit: int) -> list[Due]: ...
+
+    async def sale_of_order(self, order_id: str) -> str | None: ...
+
+
+class IdempotencyStore(Protocol):
+    async def claim(self, sale_id: str, user_id: str, key: str) -> str | None:
+        """None: this request owns the key. Else the stored answer, or "" while in flight."""
+
+    async def store(self, sale_id: str, user_id: str, key: str, answer: str) -> None: ...
+
+    async def forget(self, sale_id: str, user_id: str, key: str) -> None: ...
+
+
+class SaleStock(Protocol):
+    async def is_loaded(self, sale_id: str) -> bool: ...
+
+    async def load(self, sale: CreateSale) -> None: ...
+
+
+class OrderPublisher(Protocol):
+    async def publish(self, key: str, payload: bytes) -> None:
+        """Resolves on the delivery report; raises flashsale.kafka.DeliveryFailed."""
+
+
+class StockReturner(Protocol):
+    async def release(self, sale_id: str, order_id: str, user_id: str, quantity: int) -> bool: ...
+
+
+class SalesRepository(Protocol):
+    async def add(self, sale: CreateSale) -> str:
+        """ "created", "same" (an identical sale exists) or "conflict"."""
+
+
+class OrderStatusReader(Protocol):
+    async def status(self, order_id: uuid.UUID) -> str | None: ...

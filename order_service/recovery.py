@@ -1,0 +1,96 @@
+"""The recovery loop: what a crash or a Kafka outage left half-done in Redis.
+
+- A pending reservation older than `recovery_after_s` was never acknowledged: the
+  request that made it died (a crash between the script and the ack). Its OrderPlaced is
+  published again, the same event id; the consumers are idempotent. Its client learns the
+  order id on retry, from the already_purchased answer.
+- A void not yet acknowledged (Kafka was down) is published again, then its stock returns.
+
+Several replicas may run it at once: every step is idempotent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flashsale.contracts import ContractError, OrderPlaced, decode_event
+from flashsale.kafka import DeliveryFailed
+from order_service.breaker import KafkaBreaker
+from order_service.ports import Due, OrderPublisher, Reservations, StockReturner
+from order_service.publisher import settle_void
+
+__all__ = ["Recovery", "RecoveryRound"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RecoveryRound:
+    republished: int
+    voided: int
+
+
+class Recovery:
+    def __init__(
+        self,
+        reservations: Reservations,
+        publisher: OrderPublisher,
+        releaser: StockReturner,
+        breaker: KafkaBreaker,
+        after_s: float,
+        batch: int,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._reservations = reservations
+        self._publisher = publisher
+        self._releaser = releaser
+        self._breaker = breaker
+        self._after_ms = int(after_s * 1000)
+        self._batch = batch
+        self._clock = clock
+
+    async def run_once(self) -> RecoveryRound:
+        voids = await self._reservations.due_voids(self._batch)
+        settled = await asyncio.gather(
+            *(
+                settle_void(d, self._publisher, self._reservations, self._releaser, self._breaker)
+                for d in voids
+            )
+        )
+        cutoff_ms = int(self._clock() * 1000) - self._after_ms
+        pending = await self._reservations.due_pending(cutoff_ms, self._batch)
+        republished = await asyncio.gather(*(self._republish(d) for d in pending))
+        return RecoveryRound(republished=sum(republished), voided=sum(settled))
+
+    async def _republish(self, due: Due) -> bool:
+        try:
+            placed = decode_event(due.payload)
+        except ContractError:
+            log.exception("unreadable pending order %s of sale %s", due.order_id, due.sale_id)
+            return False
+        if not isinstance(placed, OrderPlaced):
+            return False
+        try:
+            await self._publisher.publish(placed.user_id, due.payload.encode())
+        except DeliveryFailed as exc:
+            self._breaker.failed()
+            log.warning("re-publish of %s failed: %s", due.order_id, exc)
+            return False
+        self._breaker.succeeded()
+        await self._reservations.acknowledged(due.sale_id, due.order_id)
+        return True
+
+    async def run_forever(self, interval_s: float) -> None:
+        while True:
+            await asyncio.sleep(interval_s)
+            try:
+                done = await self.run_once()
+            except Exception:  # a Redis blip must not end the loop: try next round
+                log.exception("recovery round failed")
+                continue
+            if done.republished or done.voided:
+                log.info("recovery: %d re-published, %d voided", done.republished, done.voided)

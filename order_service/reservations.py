@@ -1,0 +1,162 @@
+"""Redis adapters: the reserve script, pending reservations and voids, idempotency keys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from redis.asyncio import Redis
+from redis.exceptions import NoScriptError
+
+from flashsale.contracts import CreateSale
+from flashsale.stock import SALES_SET, SaleKeys, load_sale
+from order_service.domain import Outcome, Reservation
+from order_service.ports import Due
+
+__all__ = ["RedisIdempotency", "RedisReservations", "RedisSaleStock", "order_pointer"]
+
+RESERVE_SOURCE = (Path(__file__).parent / "reserve.lua").read_text()
+# Scanning every sale at once would be one huge pipeline: go by chunks.
+SCAN_CHUNK = 500
+IN_FLIGHT = ""  # an Idempotency-Key claimed by a request that has not answered yet
+
+
+def order_pointer(order_id: str) -> str:
+    """order id -> sale id, for GET /api/orders/{id}, whose URL names no sale. Outside any
+    sale's slot, so it is written after the ack, not by the script."""
+    return f"flashsale:order:{order_id}"
+
+
+class RedisReservations:
+    def __init__(self, redis: Redis, pointer_ttl_s: int) -> None:
+        self._redis = redis
+        self._pointer_ttl_s = pointer_ttl_s
+        self._sha: str | None = None
+
+    async def _evalsha(self, keys: list[str], args: list[str | int]) -> list[object]:
+        if self._sha is None:
+            self._sha = await self._redis.script_load(RESERVE_SOURCE)
+        try:
+            reply = await self._redis.evalsha(self._sha, len(keys), *keys, *args)
+        except NoScriptError:  # Redis restarted and forgot the script: load it again
+            self._sha = await self._redis.script_load(RESERVE_SOURCE)
+            reply = await self._redis.evalsha(self._sha, len(keys), *keys, *args)
+        return list(reply)
+
+    async def reserve(
+        self, sale_id: str, user_id: str, quantity: int, order_id: str, now_ms: int, placed: str
+    ) -> Reservation:
+        keys = SaleKeys(sale_id)
+        outcome, found_id, number = await self._evalsha(
+            [keys.meta, keys.stock, keys.buyers, keys.pending, keys.pending_at],
+            [user_id, quantity, order_id, now_ms, placed, sale_id],
+        )
+        kind = Outcome(_text(outcome))
+        return Reservation(
+            kind,
+            order_id=_text(found_id) or None,
+            stock_left=int(str(number)) if kind in (Outcome.RESERVED, Outcome.SOLD_OUT) else None,
+            per_user_limit=int(str(number)) if kind is Outcome.OVER_LIMIT else None,
+        )
+
+    async def acknowledged(self, sale_id: str, order_id: str) -> None:
+        keys = SaleKeys(sale_id)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hdel(keys.pending, order_id)
+            pipe.zrem(keys.pending_at, order_id)
+            pipe.set(order_pointer(order_id), sale_id, ex=self._pointer_ttl_s)
+            await pipe.execute()
+
+    async def mark_void(self, sale_id: str, order_id: str, voided: str) -> None:
+        keys = SaleKeys(sale_id)
+        # One transaction: the order leaves the re-publish scan exactly when it joins the
+        # void scan, so recovery can never re-place an order whose client got a 503.
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(keys.voids, order_id, voided)
+            pipe.zrem(keys.pending_at, order_id)
+            await pipe.execute()
+
+    async def void_settled(self, sale_id: str, order_id: str) -> None:
+        await self._redis.hdel(SaleKeys(sale_id).voids, order_id)
+
+    async def _sale_ids(self) -> list[str]:
+        return sorted(_text(s) for s in await self._redis.smembers(SALES_SET))
+
+    async def due_pending(self, older_than_ms: int, limit: int) -> list[Due]:
+        due: list[Due] = []
+        sale_ids = await self._sale_ids()
+        for start in range(0, len(sale_ids), SCAN_CHUNK):
+            chunk = sale_ids[start : start + SCAN_CHUNK]
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for sale_id in chunk:
+                    pipe.zrangebyscore(
+                        SaleKeys(sale_id).pending_at, "-inf", older_than_ms, 0, limit
+                    )
+                found = await pipe.execute()
+            for sale_id, order_ids in zip(chunk, found, strict=True):
+                if order_ids:
+                    payloads = await self._redis.hmget(SaleKeys(sale_id).pending, order_ids)
+                    due += [
+                        Due(sale_id, _text(o), _text(p))
+                        for o, p in zip(order_ids, payloads, strict=True)
+                        if p is not None
+                    ]
+            if len(due) >= limit:
+                break
+        return due[:limit]
+
+    async def due_voids(self, limit: int) -> list[Due]:
+        due: list[Due] = []
+        sale_ids = await self._sale_ids()
+        for start in range(0, len(sale_ids), SCAN_CHUNK):
+            chunk = sale_ids[start : start + SCAN_CHUNK]
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for sale_id in chunk:
+                    pipe.hgetall(SaleKeys(sale_id).voids)
+                found = await pipe.execute()
+            for sale_id, voids in zip(chunk, found, strict=True):
+                due += [Due(sale_id, _text(o), _text(p)) for o, p in voids.items()]
+            if len(due) >= limit:
+                break
+        return due[:limit]
+
+    async def sale_of_order(self, order_id: str) -> str | None:
+        sale_id = await self._redis.get(order_pointer(order_id))
+        return None if sale_id is None else _text(sale_id)
+
+
+class RedisIdempotency:
+    def __init__(self, redis: Redis, ttl_s: int, claim_ttl_s: int) -> None:
+        self._redis = redis
+        self._ttl_s = ttl_s
+        # A claim outlives a request (delivery timeout) but not a crash for long.
+        self._claim_ttl_s = claim_ttl_s
+
+    async def claim(self, sale_id: str, user_id: str, key: str) -> str | None:
+        name = SaleKeys(sale_id).idempotency(user_id, key)
+        if await self._redis.set(name, IN_FLIGHT, nx=True, ex=self._claim_ttl_s):
+            return None
+        stored = await self._redis.get(name)
+        return IN_FLIGHT if stored is None else _text(stored)
+
+    async def store(self, sale_id: str, user_id: str, key: str, answer: str) -> None:
+        await self._redis.set(SaleKeys(sale_id).idempotency(user_id, key), answer, ex=self._ttl_s)
+
+    async def forget(self, sale_id: str, user_id: str, key: str) -> None:
+        await self._redis.delete(SaleKeys(sale_id).idempotency(user_id, key))
+
+
+class RedisSaleStock:
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+
+    async def is_loaded(self, sale_id: str) -> bool:
+        return bool(await self._redis.exists(SaleKeys(sale_id).meta))
+
+    async def load(self, sale: CreateSale) -> None:
+        await load_sale(
+            self._redis, sale.sale_id, sale.stock, sale.starts_at, sale.ends_at, sale.per_user_limit
+        )
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

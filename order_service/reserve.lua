@@ -1,0 +1,38 @@
+-- Reserve stock for one order, atomically: the only write path into a sale's stock.
+-- KEYS: meta, stock, buyers, pending, pending_at (SaleKeys order: one sale, one slot)
+-- ARGV: user_id, quantity, order_id, now_ms, placed_json, sale_id
+-- Returns {outcome, order_id or '', number}: number is the stock left (reserved,
+-- sold_out) or the per-user limit (over_limit). The checks mirror domain.decide.
+local user_id, quantity, order_id = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local now_ms, placed_json, sale_id = tonumber(ARGV[4]), ARGV[5], ARGV[6]
+
+local meta = redis.call('HMGET', KEYS[1], 'starts_at_ms', 'ends_at_ms', 'per_user_limit')
+if not meta[1] then
+  return {'unknown_sale', '', 0}
+end
+-- Before the window check: a client whose request died learns its order id on retry.
+local existing = redis.call('HGET', KEYS[3], user_id)
+if existing then
+  return {'already_purchased', existing, 0}
+end
+if now_ms < tonumber(meta[1]) or now_ms >= tonumber(meta[2]) then
+  return {'not_active', '', 0}
+end
+local limit = tonumber(meta[3])
+if quantity > limit then
+  return {'over_limit', '', limit}
+end
+local stock = tonumber(redis.call('GET', KEYS[2]) or '0')
+if stock < quantity then
+  return {'sold_out', '', stock}
+end
+local left = redis.call('DECRBY', KEYS[2], quantity)
+redis.call('HSET', KEYS[3], user_id, order_id)
+-- The pending entry holds the exact event to publish: a re-publish after a crash sends
+-- the same event id, which the idempotent consumers drop if it landed before.
+redis.call('HSET', KEYS[4], order_id, placed_json)
+redis.call('ZADD', KEYS[5], now_ms, order_id)
+if left == 0 then
+  redis.call('PUBLISH', 'flashsale:stock', 'soldout ' .. sale_id)
+end
+return {'reserved', order_id, left}

@@ -1,0 +1,73 @@
+"""The local sold-out flag per sale: once a sale is sold out, answering costs no Redis call.
+
+Two refreshers, so a flag is never stale for long:
+- the `flashsale:stock` channel: "soldout S" (stock reached 0 in any replica) raises the
+  flag, "restock S" (a void, a failed or expired order returned stock) drops it at once;
+- a short TTL: a flag nobody refreshed expires and the next request asks Redis again,
+  which covers a pub/sub message lost while the subscription was reconnecting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+
+from redis.asyncio import Redis
+
+from flashsale.stock import STOCK_CHANNEL
+
+__all__ = ["SoldOutFlags", "follow_stock_channel"]
+
+log = logging.getLogger(__name__)
+
+
+class SoldOutFlags:
+    def __init__(self, ttl_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._ttl_s = ttl_s
+        self._clock = clock
+        self._until: dict[str, float] = {}  # sale id -> when the flag expires
+
+    def is_sold_out(self, sale_id: str) -> bool:
+        until = self._until.get(sale_id)
+        if until is None:
+            return False
+        if self._clock() < until:
+            return True
+        del self._until[sale_id]
+        return False
+
+    def mark(self, sale_id: str) -> None:
+        self._until[sale_id] = self._clock() + self._ttl_s
+
+    def clear(self, sale_id: str) -> None:
+        self._until.pop(sale_id, None)
+
+    def apply(self, message: str) -> None:
+        """Apply one `flashsale:stock` message; anything else is ignored."""
+        kind, _, sale_id = message.partition(" ")
+        if kind == "soldout" and sale_id:
+            self.mark(sale_id)
+        elif kind == "restock" and sale_id:
+            self.clear(sale_id)
+
+
+async def follow_stock_channel(
+    redis: Redis, flags: SoldOutFlags, ready: asyncio.Event | None = None
+) -> None:
+    """Apply the channel's messages until cancelled, resubscribing after a Redis error."""
+    while True:
+        try:
+            async with redis.pubsub(ignore_subscribe_messages=True) as pubsub:
+                await pubsub.subscribe(STOCK_CHANNEL)
+                if ready is not None:
+                    ready.set()
+                async for message in pubsub.listen():
+                    data = message.get("data")
+                    flags.apply(data.decode() if isinstance(data, bytes) else str(data))
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # Redis went away: the TTL keeps flags honest meanwhile
+            log.warning("stock channel lost; resubscribing", exc_info=True)
+            await asyncio.sleep(1.0)

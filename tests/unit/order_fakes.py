@@ -1,0 +1,160 @@
+"""Hand-written fakes of the order service's ports (no mock.patch): in-memory, inspectable."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field, replace
+
+from flashsale.contracts import CreateSale
+from flashsale.kafka import DeliveryFailed
+from order_service.bootstrap import Services, bootstrap
+from order_service.breaker import KafkaBreaker
+from order_service.domain import Outcome, Reservation, SaleState, decide
+from order_service.ports import Due
+from order_service.settings import OrderServiceSettings
+from order_service.soldout import SoldOutFlags
+
+
+class FakeReservations:
+    def __init__(self) -> None:
+        self.sales: dict[str, SaleState] = {}
+        self.pending: dict[str, tuple[str, str, int]] = {}  # order -> (sale, payload, at_ms)
+        self.voids: dict[str, tuple[str, str]] = {}  # order -> (sale, payload)
+        self.pointers: dict[str, str] = {}
+        self.calls = 0
+
+    def add_sale(self, sale_id: str, stock: int, limit: int = 1, now_ms: int = 0) -> None:
+        self.sales[sale_id] = SaleState(now_ms - 1, now_ms + 10**12, limit, stock, {})
+
+    async def reserve(
+        self, sale_id: str, user_id: str, quantity: int, order_id: str, now_ms: int, placed: str
+    ) -> Reservation:
+        self.calls += 1
+        sale = self.sales.get(sale_id)
+        result = decide(sale, user_id, quantity, order_id, now_ms)
+        if sale is not None and result.outcome is Outcome.RESERVED:
+            self.sales[sale_id] = replace(
+                sale, stock=sale.stock - quantity, buyers={**sale.buyers, user_id: order_id}
+            )
+            self.pending[order_id] = (sale_id, placed, now_ms)
+        return result
+
+    async def acknowledged(self, sale_id: str, order_id: str) -> None:
+        self.pending.pop(order_id, None)
+        self.pointers[order_id] = sale_id
+
+    async def mark_void(self, sale_id: str, order_id: str, voided: str) -> None:
+        self.pending.pop(order_id, None)
+        self.voids[order_id] = (sale_id, voided)
+
+    async def void_settled(self, sale_id: str, order_id: str) -> None:
+        self.voids.pop(order_id, None)
+
+    async def due_pending(self, older_than_ms: int, limit: int) -> list[Due]:
+        return [Due(s, o, p) for o, (s, p, at) in self.pending.items() if at <= older_than_ms][
+            :limit
+        ]
+
+    async def due_voids(self, limit: int) -> list[Due]:
+        return [Due(s, o, p) for o, (s, p) in self.voids.items()][:limit]
+
+    async def sale_of_order(self, order_id: str) -> str | None:
+        return self.pointers.get(order_id)
+
+
+class FakeIdempotency:
+    def __init__(self) -> None:
+        self.answers: dict[tuple[str, str, str], str] = {}
+
+    async def claim(self, sale_id: str, user_id: str, key: str) -> str | None:
+        if (sale_id, user_id, key) in self.answers:
+            return self.answers[(sale_id, user_id, key)]
+        self.answers[(sale_id, user_id, key)] = ""
+        return None
+
+    async def store(self, sale_id: str, user_id: str, key: str, answer: str) -> None:
+        self.answers[(sale_id, user_id, key)] = answer
+
+    async def forget(self, sale_id: str, user_id: str, key: str) -> None:
+        self.answers.pop((sale_id, user_id, key), None)
+
+
+@dataclass
+class FakePublisher:
+    down: bool = False
+    sent: list[tuple[str, bytes]] = field(default_factory=list)
+
+    async def publish(self, key: str, payload: bytes) -> None:
+        if self.down:
+            raise DeliveryFailed("broker down (fake)")
+        self.sent.append((key, payload))
+
+
+@dataclass
+class FakeReleaser:
+    released: list[str] = field(default_factory=list)
+
+    async def release(self, sale_id: str, order_id: str, user_id: str, quantity: int) -> bool:
+        if order_id in self.released:
+            return False
+        self.released.append(order_id)
+        return True
+
+
+@dataclass
+class FakeSales:
+    rows: dict[str, CreateSale] = field(default_factory=dict)
+
+    async def add(self, sale: CreateSale) -> str:
+        old = self.rows.get(sale.sale_id)
+        if old is None:
+            self.rows[sale.sale_id] = sale
+            return "created"
+        same = old.model_dump(exclude={"command_id"}) == sale.model_dump(exclude={"command_id"})
+        return "same" if same else "conflict"
+
+
+@dataclass
+class FakeStock:
+    loaded: list[str] = field(default_factory=list)
+
+    async def is_loaded(self, sale_id: str) -> bool:
+        return sale_id in self.loaded
+
+    async def load(self, sale: CreateSale) -> None:
+        self.loaded.append(sale.sale_id)
+
+
+@dataclass
+class FakeOrders:
+    rows: dict[uuid.UUID, str] = field(default_factory=dict)
+
+    async def status(self, order_id: uuid.UUID) -> str | None:
+        return self.rows.get(order_id)
+
+
+class FakeClock:
+    def __init__(self, now: float = 1_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def fake_services(clock: FakeClock | None = None, **settings: object) -> Services:
+    clock = clock or FakeClock()
+    config = OrderServiceSettings(dev_mode=True, **settings)  # type: ignore[arg-type]
+    services = bootstrap(
+        config,
+        reservations=FakeReservations(),
+        idempotency=FakeIdempotency(),
+        publisher=FakePublisher(),
+        releaser=FakeReleaser(),
+        sales=FakeSales(),
+        stock=FakeStock(),
+        orders=FakeOrders(),
+        flags=SoldOutFlags(60.0, clock=clock),
+        breaker=KafkaBreaker(2.0, clock=clock),
+    )
+    services.deps.clock = clock
+    return services

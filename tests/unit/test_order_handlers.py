@@ -1,0 +1,164 @@
+"""The order service's use cases against fakes: every answer of the public API."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import cast
+
+from flashsale.contracts import CreateSale, OrderPlaced, OrderVoided, PlaceOrder, decode_event
+from order_service import handlers
+from tests.unit.order_fakes import (
+    FakeClock,
+    FakeOrders,
+    FakePublisher,
+    FakeReleaser,
+    FakeReservations,
+    FakeStock,
+    fake_services,
+)
+
+
+def parts(services: object) -> tuple[FakeReservations, FakePublisher, FakeReleaser]:
+    deps = services.deps  # type: ignore[attr-defined]
+    return (
+        cast(FakeReservations, deps.reservations),
+        cast(FakePublisher, deps.publisher),
+        cast(FakeReleaser, deps.releaser),
+    )
+
+
+async def test_reserved_order_is_answered_only_after_the_publish() -> None:
+    services = fake_services()
+    reservations, publisher, _ = parts(services)
+    reservations.add_sale("s1", stock=1)
+    answer = await handlers.place_order(PlaceOrder(sale_id="s1", user_id="u1"), None, services.deps)
+    assert answer.status == 202 and answer.body["status"] == "PENDING"
+    order_id = answer.body["order_id"]
+    assert answer.body["status_url"] == f"/api/orders/{order_id}"
+    [(key, payload)] = publisher.sent
+    placed = decode_event(payload)
+    assert key == "u1" and isinstance(placed, OrderPlaced) and str(placed.order_id) == order_id
+    assert reservations.pending == {}  # acknowledged: nothing left to re-publish
+    assert reservations.pointers == {order_id: "s1"}
+
+
+async def test_every_refusal_has_its_answer() -> None:
+    services = fake_services()
+    reservations, _, _ = parts(services)
+    reservations.add_sale("s1", stock=2, limit=2)
+    deps = services.deps
+    first = await handlers.place_order(PlaceOrder(sale_id="s1", user_id="u1"), None, deps)
+    again = await handlers.place_order(PlaceOrder(sale_id="s1", user_id="u1"), None, deps)
+    assert again.status == 409
+    assert again.body == {"error": "already_purchased", "order_id": first.body["order_id"]}
+    over = await handlers.place_order(
+        PlaceOrder(sale_id="s1", user_id="u2", quantity=3), None, deps
+    )
+    assert over.status == 422 and over.body["per_user_limit"] == 2
+    last = await handlers.place_order(PlaceOrder(sale_id="s1", user_id="u3"), None, deps)
+    assert last.status == 202
+    sold = await handlers.place_order(PlaceOrder(sale_id="s1", user_id="u4"), None, deps)
+    assert (sold.status, sold.body) == (409, {"error": "sold_out"})
+    unknown = await handlers.place_order(PlaceOrder(sale_id="nope", user_id="u1"), None, deps)
+    assert (unknown.status, unknown.body) == (404, {"error": "unknown_sale"})
+
+
+async def test_a_sale_outside_its_window_is_not_active() -> None:
+    clock = FakeClock(now=5_000.0)
+    services = fake_services(clock)
+    reservations, _, _ = parts(services)
+    reservations.add_sale("s1", stock=5, now_ms=10_000_000)  # starts long after "now"
+    answer = await handlers.place_order(PlaceOrder(sale_id="s1", user_id="u1"), None, services.deps)
+    assert (answer.status, answer.body) == (409, {"error": "sale_not_active"})
+
+
+async def test_sold_out_is_answered_from_the_flag_without_reserving() -> None:
+    services = fake_services()
+    reservations, _, _ = parts(services)
+    reservations.add_sale("s1", stock=1)
+    await handlers.place_order(PlaceOrder(sale_id="s1", user_id="u1"), None, services.deps)
+    calls = reservations.calls
+    for user in ("u2", "u3", "u4"):
+        answer = await handlers.place_order(
+            PlaceOrder(sale_id="s1", user_id=user), None, services.deps
+        )
+        assert answer.body == {"error": "sold_out"}
+    assert reservations.calls == calls  # the last unit raised the flag: no more reserve calls
+
+
+async def test_failed_produce_voids_instead_of_undoing_and_fails_fast_after() -> None:
+    services = fake_services()
+    reservations, publisher, releaser = parts(services)
+    reservations.add_sale("s1", stock=5)
+    publisher.down = True
+    answer = await handlers.place_order(PlaceOrder(sale_id="s1", user_id="u1"), None, services.deps)
+    assert answer.status == 503 and answer.retry_after == 1
+    await asyncio.sleep(0.01)  # the background void attempt runs, and fails: Kafka is down
+    [(order_id, (_, voided))] = reservations.voids.items()
+    assert isinstance(decode_event(voided), OrderVoided)
+    assert reservations.pending == {} and releaser.released == []  # stock not back before the ack
+    # The breaker is open: the next buyer gets a 503 at once, nothing reserved.
+    calls = reservations.calls
+    fast = await handlers.place_order(PlaceOrder(sale_id="s1", user_id="u2"), None, services.deps)
+    assert fast.status == 503 and reservations.calls == calls
+    # Kafka back: recovery publishes the void, then (only then) returns the stock.
+    publisher.down = False
+    done = await services.recovery.run_once()
+    assert done.voided == 1 and releaser.released == [order_id] and reservations.voids == {}
+    [(key, payload)] = publisher.sent
+    assert key == "u1" and isinstance(decode_event(payload), OrderVoided)
+
+
+async def test_recovery_republishes_only_old_pending_reservations() -> None:
+    clock = FakeClock(now=1_000.0)
+    services = fake_services(clock)
+    reservations, publisher, _ = parts(services)
+    services.recovery._clock = clock
+    placed = OrderPlaced(
+        order_id=uuid.uuid4(), sale_id="s1", user_id="u1", quantity=1, placed_at=datetime.now(UTC)
+    )
+    reservations.pending[str(placed.order_id)] = ("s1", placed.model_dump_json(), 1_000_000)
+    assert (await services.recovery.run_once()).republished == 0  # too young: its request may live
+    clock.now += 11
+    assert (await services.recovery.run_once()).republished == 1
+    assert [decode_event(p) for _, p in publisher.sent] == [placed]
+    assert reservations.pending == {}
+
+
+async def test_same_idempotency_key_same_answer() -> None:
+    services = fake_services()
+    reservations, publisher, _ = parts(services)
+    reservations.add_sale("s1", stock=5)
+    command = PlaceOrder(sale_id="s1", user_id="u1")
+    first = await handlers.place_order(command, "k-1", services.deps)
+    second = await handlers.place_order(command, "k-1", services.deps)
+    assert first.status == second.status == 202 and first.body == second.body
+    assert len(publisher.sent) == 1
+
+
+async def test_order_status_db_then_pending_then_unknown() -> None:
+    services = fake_services()
+    reservations, _, _ = parts(services)
+    orders = cast(FakeOrders, services.deps.orders)
+    created, pending, unknown = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    orders.rows[created] = "CREATED"
+    reservations.pointers[str(pending)] = "s1"
+    assert (await handlers.order_status(created, services.deps)).body["status"] == "CREATED"
+    assert (await handlers.order_status(pending, services.deps)).body["status"] == "PENDING"
+    assert (await handlers.order_status(unknown, services.deps)).status == 404
+
+
+async def test_create_sale_loads_stock_once_and_refuses_a_different_sale_with_its_id() -> None:
+    services = fake_services()
+    stock = cast(FakeStock, services.deps.stock)
+    now = datetime.now(UTC)
+    sale = CreateSale(sale_id="s9", name="n", stock=3, starts_at=now, ends_at=now + timedelta(1))
+    assert (await handlers.create_sale(sale, services.deps)).status == 201
+    assert (await handlers.create_sale(sale, services.deps)).status == 200  # a retry
+    other = sale.model_copy(update={"stock": 4})
+    assert (await handlers.create_sale(other, services.deps)).status == 409
+    assert stock.loaded == ["s9"]
+    backwards = sale.model_copy(update={"sale_id": "s10", "ends_at": now})
+    assert (await handlers.create_sale(backwards, services.deps)).status == 422
