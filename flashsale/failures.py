@@ -1,4 +1,5 @@
-"""Failure routing, pure: given what went wrong, retry, split the batch, or dead-letter.
+"""Failure routing for the consumers, pure: given what went wrong, retry, split the batch, or
+dead-letter.
 
 - An outage (the DB is unreachable) is nobody's message's fault: retry for as long as it
   lasts, with backoff, storing no offset. Dead-lettering here would empty the topic into

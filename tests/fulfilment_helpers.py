@@ -4,14 +4,19 @@ topics per test, OrderPlaced producers, the inventory consumer in a thread, boun
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default as default_policy
 from typing import Any
 
+from aiosmtpd.controller import Controller
 from confluent_kafka import Producer
 from redis.asyncio import Redis as AsyncRedis
 from sqlalchemy import Engine, text
@@ -22,6 +27,8 @@ from flashsale.settings import InfraSettings
 from flashsale.stock import SaleKeys, load_sale
 from inventory_consumer.bootstrap import InventoryConsumer, bootstrap
 from inventory_consumer.settings import InventoryConsumerSettings
+from notification_consumer.bootstrap import bootstrap as notification_bootstrap
+from notification_consumer.settings import NotificationConsumerSettings
 from tests.kafka_helpers import create_topic
 from tests.random_refs import random_group, random_sale_id, random_topic, random_user_id
 
@@ -138,3 +145,68 @@ def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None
 def scalar(engine: Engine, sql: str, **params: Any) -> Any:
     with engine.connect() as conn:
         return conn.execute(text(sql), params).scalar()
+
+
+class SmtpSink:
+    """A real SMTP server (aiosmtpd) on a free loopback port; keeps every mail it accepts."""
+
+    def __init__(self) -> None:
+        self.mails: list[EmailMessage] = []
+        self._lock = threading.Lock()
+        self.port = free_port()
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        mail = message_from_bytes(envelope.content, _class=EmailMessage, policy=default_policy)
+        with self._lock:
+            self.mails.append(mail)
+        return "250 OK"
+
+    def __enter__(self) -> SmtpSink:
+        self._controller.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._controller.stop()
+
+    def received(self) -> list[EmailMessage]:
+        with self._lock:
+            return list(self.mails)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def notification_settings(
+    infra: InfraSettings, inventory: InventoryConsumerSettings, smtp_port: int, **overrides: Any
+) -> NotificationConsumerSettings:
+    defaults: dict[str, Any] = {
+        "kafka_bootstrap": infra.kafka_bootstrap,
+        "redis_url": infra.redis_url,
+        "database_url": infra.database_url,
+        "order_events_topic": inventory.order_events_topic,
+        "dlq_topic": inventory.dlq_topic,
+        "notification_group_id": random_group("notify"),
+        "smtp_port": smtp_port,
+        "email_domain": "shop.test",
+        "retry_base_s": 0.01,
+    }
+    return NotificationConsumerSettings(**{**defaults, **overrides})
+
+
+@contextmanager
+def running_notifications(settings: NotificationConsumerSettings, **fakes: Any) -> Iterator[None]:
+    stop = threading.Event()
+    app = notification_bootstrap(settings, stop, **fakes)
+    thread = threading.Thread(target=app.run, name="notification-consumer", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+        assert not thread.is_alive(), "the notification consumer did not stop within 30 s"

@@ -13,9 +13,9 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from flashsale.consumer_loop import Stopped
 from flashsale.contracts import OrderPlaced, encode
 from flashsale.dlq import DeadLetter
+from flashsale.failures import Verdict, route_failure
 from flashsale.metrics import RecordingMetrics
 from inventory_consumer.batch import InventoryBatchHandler, RetryPolicy
-from inventory_consumer.failures import Verdict, route_failure
 from inventory_consumer.plan import BatchOutcome, BatchPlan
 
 
