@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 
 from order_service import admin, api
@@ -41,6 +42,12 @@ def create_api(settings: OrderServiceSettings, services: Services) -> FastAPI:
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        # Never echo the input back: it may not even be JSON-encodable (1e309 is inf).
+        detail = [{"loc": e["loc"], "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+        return api.answer_response(Answer(422, {"error": "invalid_request", "detail": detail}))
 
     @app.exception_handler(Exception)
     async def unavailable(request: Request, exc: Exception) -> Response:

@@ -1,0 +1,176 @@
+"""Kafka down: fast 503s and no token; Kafka back: the voids return the stock.
+
+Runs against a broker of its own (never the shared one), stopped and restarted here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+
+from flashsale.contracts import OrderPlaced, OrderVoided, decode_event
+from flashsale.settings import InfraSettings
+from flashsale.stock import SaleKeys
+from order_service.app import create_app
+from tests.asgi_server import free_port, serve
+from tests.infra import ROOT
+from tests.integration.order_helpers import (
+    drop_sale,
+    events_of,
+    new_sale,
+    new_topic,
+    order_settings,
+)
+from tests.kafka_helpers import read_topic
+from tests.random_refs import random_user_id
+
+pytestmark = pytest.mark.integration
+
+
+def free_port_pair() -> int:
+    while True:  # a broker needs PORT and PORT+1 (its controller)
+        port = free_port()
+        if port < 65000 and free_port_is(port + 1):
+            return port
+
+
+def free_port_is(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+@contextmanager
+def own_broker() -> Iterator[tuple[str, Callable[[str], None]]]:
+    port = free_port_pair()
+    with tempfile.TemporaryDirectory(prefix="flashsale-outage-") as tmp:
+        env = {
+            **os.environ,
+            "FLASHSALE_RUN_DIR": tmp,
+            "FLASHSALE_KAFKA_PORT": str(port),
+            "FLASHSALE_KAFKA_LIB": str(ROOT / ".run/kafka/lib"),
+            "FLASHSALE_KAFKA_HEAP": "384m",
+        }
+
+        def kafka(action: str) -> None:
+            subprocess.run(
+                ["bash", str(ROOT / "infra/local/kafka.sh"), action],
+                env=env,
+                check=True,
+                timeout=180,
+            )
+
+        kafka("up")
+        try:
+            yield f"127.0.0.1:{port}", kafka
+        finally:
+            kafka("down")
+
+
+@pytest.fixture
+async def redis(infra: InfraSettings) -> AsyncIterator[Redis]:
+    client = Redis.from_url(infra.redis_url, decode_responses=True)
+    yield client
+    await client.aclose()
+
+
+async def timed_buy(client: httpx.AsyncClient, sale_id: str, user: str) -> tuple[int, float]:
+    start = time.monotonic()
+    answer = await client.post(f"/api/sales/{sale_id}/orders", json={"user_id": user})
+    return answer.status_code, time.monotonic() - start
+
+
+async def test_kafka_outage_gives_fast_503s_and_voids_return_the_stock_after(
+    infra: InfraSettings, redis: Redis
+) -> None:
+    with own_broker() as (bootstrap, kafka):
+        topic = new_topic(bootstrap, "outage")
+        sale_id = await new_sale(redis, stock=10)
+        keys = SaleKeys(sale_id)
+        settings = order_settings(
+            infra,
+            topic,
+            kafka_bootstrap=bootstrap,
+            kafka_delivery_timeout_ms=2000,
+            kafka_breaker_cooldown_s=1.0,
+            recovery_after_s=3,
+            recovery_interval_s=0.5,
+        )
+        async with (
+            serve(create_app(settings)) as url,
+            httpx.AsyncClient(base_url=url, timeout=30) as client,
+        ):
+            live = [
+                await client.post(
+                    f"/api/sales/{sale_id}/orders", json={"user_id": random_user_id()}
+                )
+                for _ in range(3)
+            ]
+            assert [a.status_code for a in live] == [202] * 3
+            kafka("down")
+
+            # The first wave waits one delivery timeout (2 s), never more: then 503.
+            first = await asyncio.gather(
+                *(timed_buy(client, sale_id, random_user_id()) for _ in range(5))
+            )
+            assert all(status == 503 and took < 4.0 for status, took in first)
+            # The breaker is open: the next buyers get their 503 at once.
+            fast = [await timed_buy(client, sale_id, random_user_id()) for _ in range(20)]
+            assert all(status == 503 for status, _ in fast)
+            assert max(took for _, took in fast) < 0.5
+            voided = set(await redis.hkeys(keys.voids))
+            assert len(voided) == 5  # reserved, produce failed: voids waiting for Kafka
+            assert (
+                await redis.get(keys.stock) == "2"
+            )  # their stock is NOT back before the void is acked
+
+            kafka("up")
+            deadline = time.monotonic() + 60
+            while await redis.hlen(keys.voids) and time.monotonic() < deadline:  # noqa: ASYNC110
+                await asyncio.sleep(0.5)
+            assert await redis.hlen(keys.voids) == 0
+            assert await redis.get(keys.stock) == "7"  # the 5 voids gave their units back
+            again = await client.post(
+                f"/api/sales/{sale_id}/orders", json={"user_id": random_user_id()}
+            )
+            assert again.status_code == 202
+
+        tokens = {a.json()["order_id"] for a in [*live, again]}
+        assert not tokens & voided  # no client ever held a voided order id
+        events = events_of(bootstrap, topic, expected=4 + 5)
+        voids = [e for e in events if isinstance(e, OrderVoided)]
+        assert {str(e.order_id) for e in voids} == voided
+        assert {str(e.order_id) for e in events if isinstance(e, OrderPlaced)} >= tokens
+        # A voided order's OrderPlaced, if it landed at all, comes before its void on the
+        # same partition: the consumers see the void last and the order stays dead.
+        position: dict[tuple[str, str], tuple[int, int]] = {}
+        for message in read_topic(bootstrap, topic, expected=len(events)):
+            event = events_of_one(message.value())
+            position[(type(event).__name__, str(event.order_id))] = (
+                message.partition(),
+                message.offset(),
+            )
+        for order_id in voided:
+            placed_at = position.get(("OrderPlaced", order_id))
+            void_at = position[("OrderVoided", order_id)]
+            assert placed_at is None or (placed_at[0] == void_at[0] and placed_at[1] < void_at[1])
+    await drop_sale(redis, sale_id)
+
+
+def events_of_one(raw: bytes | None) -> OrderPlaced | OrderVoided:
+    event = decode_event(raw)
+    assert isinstance(event, OrderPlaced | OrderVoided)
+    return event
