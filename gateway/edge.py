@@ -1,0 +1,102 @@
+"""Raw ASGI middleware in front of the gateway's FastAPI app: the hard limit before any I/O.
+
+Order of the checks, cheapest and most protective first:
+1. the per-client bucket, then the global bucket -> 429 + Retry-After (precomputed);
+2. the edge sold-out cache -> the order service's 409 sold_out, without forwarding;
+3. the shared Redis bucket, if configured (only for requests about to be forwarded);
+4. a declared body over the limit -> 413.
+Only /api/ requests are limited: the waiting room page and health checks always answer.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from gateway.bucket import KeyedBuckets, TokenBucket
+from gateway.clients import ClientKeys
+from gateway.shared_bucket import SharedBucket
+from gateway.soldout import SoldOutCache
+
+__all__ = ["GatewayEdge", "precomputed"]
+
+Message = dict[str, Any]
+ORDERS_PREFIX = "/api/sales/"
+ORDERS_SUFFIX = "/orders"
+MAX_RETRY_AFTER = 60
+
+
+def precomputed(status: int, body: bytes, *headers: tuple[bytes, bytes]) -> tuple[Message, Message]:
+    start = {
+        "type": "http.response.start",
+        "status": status,
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            *headers,
+        ],
+    }
+    return start, {"type": "http.response.body", "body": body}
+
+
+# One precomputed 429 per Retry-After value: the answer is built once, never per request.
+RATE_LIMITED = [
+    precomputed(429, b'{"error":"rate_limited"}', (b"retry-after", str(s).encode()))
+    for s in range(MAX_RETRY_AFTER + 1)
+]
+SOLD_OUT = precomputed(409, b'{"error":"sold_out"}')
+TOO_LARGE = precomputed(413, b'{"error":"body_too_large"}', (b"connection", b"close"))
+
+
+class GatewayEdge:
+    def __init__(
+        self,
+        app: Any,
+        clients: ClientKeys,
+        per_client: KeyedBuckets,
+        global_bucket: TokenBucket,
+        sold_out: SoldOutCache,
+        max_body: int,
+        shared: SharedBucket | None = None,
+    ) -> None:
+        self.app = app
+        self.clients = clients
+        self.per_client = per_client
+        self.global_bucket = global_bucket
+        self.sold_out = sold_out
+        self.max_body = max_body
+        self.shared = shared
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/api/"):
+            await self.app(scope, receive, send)
+            return
+        wait = self.per_client.take(self.clients.key(scope)) or self.global_bucket.take()
+        if wait:
+            await _answer(send, RATE_LIMITED[min(math.ceil(wait), MAX_RETRY_AFTER)])
+            return
+        path: str = scope["path"]
+        if (
+            scope["method"] == "POST"
+            and path.startswith(ORDERS_PREFIX)
+            and path.endswith(ORDERS_SUFFIX)
+            and self.sold_out.is_sold_out(path[len(ORDERS_PREFIX) : -len(ORDERS_SUFFIX)])
+            and not any(name == b"idempotency-key" for name, _ in scope["headers"])
+        ):
+            await _answer(send, SOLD_OUT)
+            return
+        if self.shared is not None:
+            wait = await self.shared.take()
+            if wait:
+                await _answer(send, RATE_LIMITED[min(math.ceil(wait), MAX_RETRY_AFTER)])
+                return
+        for name, value in scope["headers"]:
+            if name == b"content-length" and (not value.isdigit() or int(value) > self.max_body):
+                await _answer(send, TOO_LARGE)
+                return
+        await self.app(scope, receive, send)
+
+
+async def _answer(send: Any, answer: tuple[Message, Message]) -> None:
+    await send(answer[0])
+    await send(answer[1])

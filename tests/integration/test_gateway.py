@@ -1,0 +1,95 @@
+"""The gateway in front of the real order service (real Redis and Kafka)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+
+from flashsale.settings import InfraSettings
+from gateway.app import create_app as create_gateway
+from gateway.bucket import Rate
+from gateway.settings import GatewaySettings
+from gateway.shared_bucket import SharedBucket
+from order_service.app import create_app as create_order_service
+from tests.asgi_server import free_port, serve
+from tests.integration.order_helpers import drop_sale, new_sale, new_topic, order_settings
+from tests.random_refs import random_user_id, suffix
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def redis(infra: InfraSettings) -> AsyncIterator[Redis]:
+    client = Redis.from_url(infra.redis_url, decode_responses=True)
+    yield client
+    await client.aclose()
+
+
+def gateway_settings(order_url: str, **overrides: object) -> GatewaySettings:
+    # Every buyer in these tests comes from 127.0.0.1: the proxy headers tell them apart.
+    values: dict[str, object] = {
+        "order_service_url": order_url,
+        "trusted_proxies": ["127.0.0.1"],
+        "client_rate": 0.1,
+        "client_burst": 1,
+    }
+    values.update(overrides)
+    return GatewaySettings(**values)  # type: ignore[arg-type]
+
+
+async def buy(client: httpx.AsyncClient, sale_id: str, user: str) -> httpx.Response:
+    return await client.post(
+        f"/api/sales/{sale_id}/orders",
+        json={"user_id": user},
+        headers={"X-Authenticated-User": user},
+    )
+
+
+async def test_gateway_forwards_limits_and_remembers_sold_out(
+    infra: InfraSettings, redis: Redis
+) -> None:
+    topic = new_topic(infra.kafka_bootstrap, "gateway")
+    sale_id = await new_sale(redis, stock=1)
+    order_port = free_port()
+    order_app = create_order_service(order_settings(infra, topic))
+    gateway = create_gateway(gateway_settings(f"http://127.0.0.1:{order_port}"))
+    async with serve(gateway) as url, httpx.AsyncClient(base_url=url, timeout=30) as client:
+        async with serve(order_app, port=order_port):
+            buyer = random_user_id()
+            token = await buy(client, sale_id, buyer)
+            assert token.status_code == 202
+            status = await client.get(token.json()["status_url"])
+            assert status.json()["status"] == "PENDING"  # forwarded GET, too
+            # Same user again at once: its own bucket (burst 1) is empty.
+            limited = await buy(client, sale_id, buyer)
+            assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
+            sold = await buy(client, sale_id, random_user_id())
+            assert sold.status_code == 409 and sold.json() == {"error": "sold_out"}
+        # The order service is gone; the gateway still knows the sale is sold out...
+        again = await buy(client, sale_id, random_user_id())
+        assert again.status_code == 409 and again.json() == {"error": "sold_out"}
+        # ...and for anything else answers 503 + Retry-After at once, never a hang.
+        start = time.monotonic()
+        down = await buy(client, "another-sale", random_user_id())
+        assert down.status_code == 503 and down.headers["retry-after"] == "1"
+        assert time.monotonic() - start < 1.0
+        page = await client.get("/waiting-room")
+        assert page.status_code == 200 and "public" in page.headers["cache-control"]
+    await drop_sale(redis, sale_id)
+
+
+async def test_shared_bucket_caps_the_sum_over_replicas(infra: InfraSettings) -> None:
+    redis = Redis.from_url(infra.redis_url)
+    key = f"test:gateway:bucket:{suffix()}"
+    # Two replicas share one bucket: burst 10, 1 token a second.
+    replicas = [SharedBucket(redis, key, Rate(1, 10)) for _ in range(2)]
+    waits = await asyncio.gather(*(replicas[i % 2].take() for i in range(30)))
+    assert sum(1 for w in waits if w == 0.0) == 10
+    assert all(0 < w <= 21 for w in waits if w)
+    await redis.delete(key)
+    await redis.aclose()
