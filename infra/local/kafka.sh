@@ -55,6 +55,10 @@ transaction.state.log.min.isr=$isr
 # Tests and demos start consumers all the time: do not wait 3s before the first rebalance.
 group.initial.rebalance.delay.ms=0
 log.retention.hours=168
+# A killed broker loses its partitions' leadership after 3 s instead of 9 s: failover tests
+# (and a demo that kills a broker) see a short stall, not a long one.
+broker.heartbeat.interval.ms=500
+broker.session.timeout.ms=3000
 PROPS
 }
 
@@ -111,6 +115,7 @@ up() {
       die "kafka runs with $(cat "$KDIR/brokers") broker(s); run 'make infra-down' before asking for $KAFKA_BROKERS"
     [ "$running" -eq "$KAFKA_BROKERS" ] && return 0
   fi
+  mkdir -p "$KDIR"
   resolve_jars
   write_log_config
   format_storage
