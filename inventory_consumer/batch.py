@@ -20,8 +20,8 @@ from flashsale.backoff import backoff_delay
 from flashsale.consumer_loop import Stopped
 from flashsale.contracts import ContractError, OrderPlaced, OrderVoided, decode_event
 from flashsale.dlq import DeadLetterFailed, DeadLetterSink, dead_letter_from
-from flashsale.metrics import Metrics
 from flashsale.failures import Verdict, is_outage, route_failure
+from flashsale.metrics import Metrics
 from inventory_consumer.plan import plan_batch
 from inventory_consumer.store import OrderStore
 from inventory_consumer.throttle import TokenBucket

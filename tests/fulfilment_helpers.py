@@ -33,30 +33,36 @@ from tests.kafka_helpers import create_topic
 from tests.random_refs import random_group, random_sale_id, random_topic, random_user_id
 
 
-def create_sale(engine: Engine, infra: InfraSettings, stock: int, name: str = "") -> str:
+def create_sale(
+    engine: Engine, infra: InfraSettings, stock: int, name: str = "", per_user_limit: int = 1
+) -> str:
     """A fresh sale row in PostgreSQL, loaded into Redis like the admin API does."""
     sale_id = random_sale_id(name)
     now = datetime.now(UTC)
     with engine.begin() as conn:
         conn.execute(
             text(
-                "INSERT INTO sales (sale_id, name, total_stock, remaining_stock, starts_at, ends_at)"
-                " VALUES (:s, :s, :n, :n, :a, :b)"
+                "INSERT INTO sales (sale_id, name, total_stock, remaining_stock, starts_at, ends_at,"
+                " per_user_limit) VALUES (:s, :s, :n, :n, :a, :b, :limit)"
             ),
             {
                 "s": sale_id,
                 "n": stock,
                 "a": now - timedelta(minutes=1),
                 "b": now + timedelta(hours=1),
+                "limit": per_user_limit,
             },
         )
 
     async def load() -> None:
         redis = AsyncRedis.from_url(infra.redis_url)
-        await load_sale(redis, sale_id, stock, now, now + timedelta(hours=1), per_user_limit=1)
+        await load_sale(redis, sale_id, stock, now, now + timedelta(hours=1), per_user_limit)
         await redis.aclose()
 
-    asyncio.run(load())
+    # In a thread of its own: an async test has an event loop running in this one.
+    loader = threading.Thread(target=asyncio.run, args=(load(),))
+    loader.start()
+    loader.join(10)
     return sale_id
 
 
@@ -113,7 +119,10 @@ def inventory_settings(
         "inventory_group_id": random_group("inventory"),
         "retry_base_s": 0.01,
         "relay_interval_s": 0.05,
-        "expiry_enabled": False,  # the shared DB holds other tests' orders: scope it per test
+        # The expiry worker sweeps every sale of the shared DB: tests that do not test it
+        # leave it off, and their orders never expire under another test's worker.
+        "expiry_enabled": False,
+        "order_ttl_s": 30 * 86_400,
     }
     return InventoryConsumerSettings(**{**defaults, **overrides})
 
