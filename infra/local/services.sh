@@ -7,8 +7,18 @@ PY=${PYTHON:-$ROOT/.venv/bin/python}
 
 GATEWAY_PORT=${FLASHSALE_GATEWAY_PORT:-18080}
 ORDER_PORT=${FLASHSALE_ORDER_SERVICE_PORT:-18081}
+SMTP_PORT=${FLASHSALE_SMTP_PORT:-11025}
 # name:port (port 0: a consumer with no HTTP port). Started in this order.
-SERVICES=("order_service:$ORDER_PORT" "gateway:$GATEWAY_PORT" "inventory_consumer:0" "notification_consumer:0")
+SERVICES=("mailsink:$SMTP_PORT" "order_service:$ORDER_PORT" "gateway:$GATEWAY_PORT" "inventory_consumer:0" "notification_consumer:0")
+
+command_of() { # the python -m arguments of a service
+  case $1 in
+    # A local SMTP server that keeps every mail in a Maildir (.run/mail/new): what
+    # Mailpit is in the compose stack. The notification consumer sends real SMTP to it.
+    mailsink) mkdir -p "$RUN/mail/cur" "$RUN/mail/new" "$RUN/mail/tmp"; echo "aiosmtpd -n -l 127.0.0.1:$SMTP_PORT -c aiosmtpd.handlers.Mailbox $RUN/mail" ;;
+    *) echo "$1" ;;
+  esac
+}
 
 services_env() {
   local token
@@ -20,13 +30,17 @@ FLASHSALE_GATEWAY_URL=http://127.0.0.1:$GATEWAY_PORT
 FLASHSALE_ORDER_SERVICE_URL=http://127.0.0.1:$ORDER_PORT
 FLASHSALE_ADMIN_TOKEN=$token
 FLASHSALE_DEV_MODE=true
+FLASHSALE_SMTP_HOST=127.0.0.1
+FLASHSALE_SMTP_PORT=$SMTP_PORT
+FLASHSALE_MAILDIR=$RUN/mail
 ENV
 }
 
 start_one() { # start_one NAME PORT
   local name=$1 port=$2 pidfile=$PIDS/$1.pid
   pid_alive "$pidfile" && return 0
-  nohup "$PY" -m "$name" >"$LOGS/$name.log" 2>&1 &
+  # shellcheck disable=SC2046 # the command's words are meant to split
+  nohup "$PY" -m $(command_of "$name") >"$LOGS/$name.log" 2>&1 &
   echo $! >"$pidfile"
   if [ "$port" != 0 ]; then
     wait_port "$port" "$name" 60
