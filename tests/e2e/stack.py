@@ -1,0 +1,144 @@
+"""A whole flashsale system of a test's own: the four services as real processes (the same
+`python -m <service>` as `make up`), on free ports, with random topics and groups, against
+the shared Kafka, Redis and PostgreSQL, and a local SMTP server the test reads back."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message
+from pathlib import Path
+from typing import Any
+
+import httpx
+from aiosmtpd.controller import Controller
+
+from flashsale.kafka import ensure_topics
+from flashsale.settings import InfraSettings
+from tests.random_refs import random_group, suffix
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class Inbox:
+    """An aiosmtpd handler that keeps every message it receives."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(message_from_bytes(envelope.content))
+        return "250 OK"
+
+
+@dataclass
+class Stack:
+    env: dict[str, str]
+    gateway_url: str
+    order_url: str
+    admin_token: str
+    inbox: Inbox
+    log_dir: Path
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def start(self, name: str, port: int | None = None) -> None:
+        log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 (the process owns it)
+        self.processes[name] = subprocess.Popen(
+            [sys.executable, "-m", name], env=self.env, stdout=log, stderr=log
+        )
+        if port is not None:
+            wait_http(f"http://127.0.0.1:{port}/healthz", self.processes[name])
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            process.terminate()
+        for process in self.processes.values():
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def wait_http(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args} exited with {process.returncode}")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(url)
+
+
+@contextmanager
+def running_stack(infra: InfraSettings, log_dir: Path, order_ttl_s: float = 900) -> Iterator[Stack]:
+    run = suffix()
+    topics = {
+        "FLASHSALE_ORDERS_TOPIC": f"test.e2e.orders.{run}",
+        "FLASHSALE_ORDER_EVENTS_TOPIC": f"test.e2e.events.{run}",
+        "FLASHSALE_DLQ_TOPIC": f"test.e2e.dlq.{run}",
+    }
+    ensure_topics(
+        infra.model_copy(
+            update={
+                "orders_topic": topics["FLASHSALE_ORDERS_TOPIC"],
+                "order_events_topic": topics["FLASHSALE_ORDER_EVENTS_TOPIC"],
+                "dlq_topic": topics["FLASHSALE_DLQ_TOPIC"],
+                "orders_partitions": 4,
+                "order_events_partitions": 4,
+                "dlq_partitions": 1,
+            }
+        )
+    )
+    inbox = Inbox()
+    smtp = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    smtp.start()
+    gateway_port, order_port, token = free_port(), free_port(), secrets.token_urlsafe(16)
+    env = {
+        **os.environ,
+        **topics,
+        "FLASHSALE_ADMIN_TOKEN": token,
+        "FLASHSALE_PORT": str(order_port),
+        "FLASHSALE_GATEWAY_PORT": str(gateway_port),
+        "FLASHSALE_GATEWAY_ORDER_SERVICE_URL": f"http://127.0.0.1:{order_port}",
+        # The test is the trusted proxy in front of the gateway: it names each buyer.
+        "FLASHSALE_GATEWAY_TRUSTED_PROXIES": '["127.0.0.1"]',
+        "FLASHSALE_INVENTORY_GROUP_ID": random_group("inventory"),
+        "FLASHSALE_NOTIFICATION_GROUP_ID": random_group("notify"),
+        "FLASHSALE_ORDER_TTL_S": str(order_ttl_s),
+        "FLASHSALE_SMTP_HOST": "127.0.0.1",
+        "FLASHSALE_SMTP_PORT": str(smtp.port),
+    }
+    stack = Stack(
+        env,
+        f"http://127.0.0.1:{gateway_port}",
+        f"http://127.0.0.1:{order_port}",
+        token,
+        inbox,
+        log_dir,
+    )
+    try:
+        stack.start("order_service", order_port)
+        stack.start("gateway", gateway_port)
+        stack.start("inventory_consumer")
+        stack.start("notification_consumer")
+        yield stack
+    finally:
+        stack.stop()
+        smtp.stop()

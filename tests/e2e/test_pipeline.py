@@ -1,0 +1,225 @@
+"""The whole pipeline over HTTP and the broker: a stampede through the gateway ends as rows
+in PostgreSQL, emails on an SMTP server, and invariants that hold."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import Engine, text
+
+from flashsale.check import check_invariants
+from flashsale.settings import InfraSettings
+from flashsale.stock import SaleKeys
+from tests.e2e.stack import Stack, running_stack
+from tests.random_refs import random_sale_id
+
+pytestmark = pytest.mark.e2e
+
+STOCK, BUYERS = 20, 60
+
+
+@pytest.fixture(scope="module")
+def stack(
+    infra: InfraSettings,
+    engine: Engine,
+    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
+) -> Iterator[Stack]:
+    failed_before = request.session.testsfailed
+    logs = tmp_path_factory.mktemp("e2e-logs")
+    with running_stack(infra, logs, order_ttl_s=6) as stack:
+        yield stack
+    if request.session.testsfailed > failed_before:  # show what the services said
+        for log in sorted(logs.glob("*.log")):
+            print(f"==== {log.name}\n{log.read_text()[-4000:]}")
+
+
+def eventually(check: Callable[[], Any], timeout: float = 30.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(0.25)
+
+
+def create_sale(stack: Stack, stock: int) -> str:
+    sale_id, now = random_sale_id("e2e"), datetime.now(UTC)
+    response = httpx.post(
+        f"{stack.order_url}/admin/sales",
+        headers={"Authorization": f"Bearer {stack.admin_token}"},
+        json={
+            "sale_id": sale_id,
+            "name": "e2e",
+            "stock": stock,
+            "per_user_limit": 1,
+            "starts_at": (now - timedelta(seconds=1)).isoformat(),
+            "ends_at": (now + timedelta(hours=1)).isoformat(),
+        },
+    )
+    assert response.status_code == 201, response.text
+    return sale_id
+
+
+def stampede(stack: Stack, sale_id: str, users: list[str]) -> list[httpx.Response]:
+    """Every user buys at once, each through its own connection."""
+    return asyncio.run(_stampede(stack, sale_id, users))
+
+
+async def _stampede(stack: Stack, sale_id: str, users: list[str]) -> list[httpx.Response]:
+    async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=20) as client:
+        return await asyncio.gather(
+            *(
+                client.post(
+                    f"/api/sales/{sale_id}/orders",
+                    json={"user_id": u, "quantity": 1},
+                    headers={"X-Authenticated-User": u},
+                )
+                for u in users
+            )
+        )
+
+
+def orders_of(engine: Engine, sale_id: str) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT * FROM orders WHERE sale_id = :s"), {"s": sale_id})
+        return [dict(r._mapping) for r in rows]
+
+
+def remaining(engine: Engine, sale_id: str) -> int:
+    with engine.connect() as conn:
+        value: int = conn.execute(
+            text("SELECT remaining_stock FROM sales WHERE sale_id = :s"), {"s": sale_id}
+        ).scalar_one()
+        return value
+
+
+def test_a_stampede_sells_exactly_the_stock_once_per_user(stack: Stack, engine: Engine) -> None:
+    sale_id = create_sale(stack, STOCK)
+    users = [f"buyer{i}-{sale_id}" for i in range(BUYERS)]
+    responses = stampede(stack, sale_id, users)
+
+    codes = Counter(r.status_code for r in responses)
+    assert codes == {202: STOCK, 409: BUYERS - STOCK}, codes
+    assert {r.json()["error"] for r in responses if r.status_code == 409} == {"sold_out"}
+    tokens = {
+        r.json()["order_id"]: u
+        for r, u in zip(responses, users, strict=True)
+        if r.status_code == 202
+    }
+
+    # Every token the clients received ends in the DB exactly once, and stock balances.
+    rows = eventually(
+        lambda: len(orders_of(engine, sale_id)) == STOCK and orders_of(engine, sale_id)
+    )
+    assert {str(r["order_id"]): r["user_id"] for r in rows} == tokens
+    assert {r["status"] for r in rows} == {"CREATED"}
+    assert remaining(engine, sale_id) == 0
+    assert check_invariants(engine, sale_id) == []
+
+    # One confirmation email per order, over real SMTP.
+    def confirmations() -> list[str]:
+        return [m["Message-ID"] for m in stack.inbox.messages if sale_id in (m.get_payload() or "")]
+
+    assert len(eventually(lambda: len(confirmations()) >= STOCK and confirmations())) == STOCK
+    assert len(set(confirmations())) == STOCK
+
+    # A buyer who already has an order is told which one, through the gateway.
+    again = (stampede(stack, sale_id, [users[codes and 0]]))[0]
+    first_user_token = (
+        next(t for t, u in tokens.items() if u == users[0]) if users[0] in tokens.values() else None
+    )
+    if first_user_token:
+        assert again.status_code == 409 and again.json() == {
+            "error": "already_purchased",
+            "order_id": first_user_token,
+        }
+
+
+def test_pay_one_order_and_let_another_expire(
+    stack: Stack, engine: Engine, redis_client: Any
+) -> None:
+    sale_id = create_sale(stack, 3)
+    payer, sleeper = f"payer-{sale_id}", f"sleeper-{sale_id}"
+    responses = stampede(stack, sale_id, [payer, sleeper])
+    assert [r.status_code for r in responses] == [202, 202]
+    paid_id, expired_id = (r.json()["order_id"] for r in responses)
+
+    # A buyer who already has an order is told which one.
+    again = stampede(stack, sale_id, [payer])[0]
+    assert again.status_code == 409
+    assert again.json() == {"error": "already_purchased", "order_id": paid_id}
+
+    assert eventually(
+        lambda: (
+            httpx.get(f"{stack.gateway_url}/api/orders/{paid_id}").json().get("status") == "CREATED"
+        )
+    )
+    pay = httpx.post(
+        f"{stack.gateway_url}/api/orders/{paid_id}/payment", headers={"X-Authenticated-User": payer}
+    )
+    assert pay.status_code == 200, pay.text
+    assert httpx.get(f"{stack.gateway_url}/api/orders/{paid_id}").json()["status"] == "PAID"
+
+    # The unpaid order expires (TTL 6 s here): CANCELLED, stock back in PostgreSQL and Redis.
+    def expired() -> bool:
+        return (
+            httpx.get(f"{stack.gateway_url}/api/orders/{expired_id}").json().get("status")
+            == "CANCELLED"
+        )
+
+    assert eventually(expired, timeout=40)
+    assert remaining(engine, sale_id) == 2
+    assert eventually(lambda: redis_client.get(SaleKeys(sale_id).stock) == "2")
+    assert check_invariants(engine, sale_id) == []
+
+    # The freed unit sells again, to the user whose order expired.
+    again = stampede(stack, sale_id, [sleeper])
+    assert again[0].status_code == 202
+    kinds = eventually(
+        lambda: {m["Subject"] for m in stack.inbox.messages if sale_id in (m.get_payload() or "")}
+    )
+    assert len(kinds) >= 3  # confirmed x2, paid, cancelled
+
+
+def test_bad_input_never_yields_a_5xx(stack: Stack) -> None:
+    sale_id = create_sale(stack, 1)
+    bodies: list[Any] = [
+        b"",
+        b"{",
+        b"[]",
+        b"null",
+        b'{"user_id": 1}',
+        b'{"user_id": "u", "quantity": -1}',
+        b'{"user_id": "u", "quantity": 1e309}',
+        b'{"user_id": "u", "extra": 1}',
+        b"x" * 100_000,
+    ]
+    with httpx.Client(base_url=stack.gateway_url, timeout=10) as client:
+        for i, body in enumerate(bodies):
+            for path in (
+                f"/api/sales/{sale_id}/orders",
+                "/api/sales/%00/orders",
+                "/api/sales/" + "x" * 500 + "/orders",
+            ):
+                response = client.post(
+                    path,
+                    content=body,
+                    headers={
+                        "X-Authenticated-User": f"fuzz{i}",
+                        "content-type": "application/json",
+                    },
+                )
+                assert response.status_code < 500, (
+                    path,
+                    body[:40],
+                    response.status_code,
+                    response.text,
+                )
