@@ -74,7 +74,7 @@ def test_poison_goes_to_the_dlq_with_headers_and_later_messages_are_processed(
     assert "ck_sales_remaining_stock_nonnegative" in (header(by_offset["6"], H_ERROR) or "")
 
     with engine.connect() as conn:
-        rows = dict(
+        rows: dict[object, str] = dict(
             conn.execute(
                 text("SELECT order_id, status FROM orders WHERE sale_id = :s"), {"s": sale_id}
             ).all()

@@ -32,7 +32,11 @@ def test_duplicates_collapse_to_the_first_sighting_in_offset_order() -> None:
 
 def test_a_placement_voided_in_the_same_batch_is_not_created_whatever_the_order() -> None:
     a, b = _placed(user="a"), _placed(user="b")
-    for events in ([a, _voided(a.order_id), b], [_voided(a.order_id), a, b]):
+    orders: list[list[OrderPlaced | OrderVoided]] = [
+        [a, _voided(a.order_id), b],
+        [_voided(a.order_id), a, b],
+    ]
+    for events in orders:
         plan = plan_batch(events)
         assert plan.to_create == (b,)
         assert [v.order_id for v in plan.to_void] == [a.order_id]

@@ -1,0 +1,77 @@
+"""Several outbox relays at once: every row published exactly once (barring crashes), and
+the events of each order in the order they were written."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections import defaultdict
+from datetime import UTC, datetime
+
+import pytest
+from confluent_kafka import Producer
+from sqlalchemy import Engine
+
+from flashsale.contracts import OrderCancelled, OrderCreated, OrderPaid, decode_event
+from flashsale.kafka import producer_config
+from flashsale.outbox import OutboxEvent, add_to_outbox
+from flashsale.settings import InfraSettings
+from inventory_consumer.relay import OutboxRelay
+from tests.fulfilment_helpers import scalar
+from tests.kafka_helpers import create_topic, read_topic
+from tests.random_refs import random_topic
+
+pytestmark = pytest.mark.integration
+
+
+class NoRedis:
+    def release(self, sale_id: str, order_id: str, user_id: str, quantity: int) -> bool:
+        return True
+
+
+def test_three_relays_publish_each_row_once_in_order_per_order(
+    infra: InfraSettings, engine: Engine
+) -> None:
+    topic = random_topic("events")
+    create_topic(infra.kafka_bootstrap, topic, 6)
+    orders = [uuid.uuid4() for _ in range(150)]
+    now = datetime.now(UTC)
+    for step in range(3):  # written in three rounds: Created, then Paid, then Cancelled
+        events: list[OutboxEvent] = []
+        for oid in orders:
+            if step == 0:
+                events.append(
+                    OrderCreated(order_id=oid, sale_id="s", user_id="u", quantity=1, expires_at=now)
+                )
+            elif step == 1:
+                events.append(OrderPaid(order_id=oid, sale_id="s", user_id="u"))
+            else:
+                events.append(
+                    OrderCancelled(order_id=oid, sale_id="s", user_id="u", quantity=1, reason="r")
+                )
+        with engine.begin() as conn:
+            add_to_outbox(conn, topic, events)
+
+    def relay_until_empty() -> None:
+        producer = Producer(producer_config(infra.kafka_bootstrap, "test-relay"))
+        relay = OutboxRelay(engine, producer, topic, NoRedis(), batch=40)
+        while scalar(
+            engine, "SELECT count(*) FROM outbox WHERE topic = :t AND sent_at IS NULL", t=topic
+        ):
+            relay.relay_once()
+
+    relays = [threading.Thread(target=relay_until_empty) for _ in range(3)]
+    for thread in relays:
+        thread.start()
+    for thread in relays:
+        thread.join(60)
+
+    messages = read_topic(infra.kafka_bootstrap, topic, 450, timeout=30)
+    assert len(messages) == 450
+    seen: dict[uuid.UUID, list[str]] = defaultdict(list)
+    for msg in sorted(messages, key=lambda m: (m.partition(), m.offset())):
+        event = decode_event(msg.value())
+        assert msg.key() == str(event.order_id).encode()
+        seen[event.order_id].append(event.type)
+    assert all(types == ["OrderCreated", "OrderPaid", "OrderCancelled"] for types in seen.values())
+    assert set(seen) == set(orders)
