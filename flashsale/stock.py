@@ -7,10 +7,10 @@ Cluster slot and one Lua script may touch them all atomically:
     sale:{S}:meta        hash  starts_at_ms, ends_at_ms, per_user_limit, total_stock
     sale:{S}:stock       int   units left to reserve
     sale:{S}:buyers      hash  user_id -> order_id of the user's live order
-    sale:{S}:pending     hash  order_id -> OrderPlaced JSON, until Kafka acknowledged it
+    sale:{S}:pending     hash  order_id -> topic, newline, OrderPlaced JSON; until Kafka acked it
     sale:{S}:pending_at  zset  order_id scored by reservation time (ms): the recovery scan
     sale:{S}:returned    set   order ids whose stock came back: a second return is a no-op
-    sale:{S}:voids       hash  order_id -> OrderVoided JSON, until the void was acknowledged
+    sale:{S}:voids       hash  order_id -> topic, newline, OrderVoided JSON; until the void was acked
                                and the stock returned (the order service's recovery retries)
     sale:{S}:idem:{U}:{K} str  the answer to Idempotency-Key K of user U, with a TTL
 

@@ -68,6 +68,8 @@ def create_api(settings: GatewaySettings, upstream: Upstream, sold_out: SoldOutC
         answer = await upstream.forward("POST", path, await request.body(), dict(request.headers))
         if answer.status == 409 and _is_sold_out(answer.body):
             sold_out.mark(sale_id)
+        elif answer.status in (202, 409, 422):  # the sale answered: it is not sold out
+            sold_out.clear(sale_id)
         return reply(answer)
 
     @app.get("/api/orders/{order_id}", summary="Forwarded to the order service")

@@ -19,10 +19,16 @@ class SoldOutCache:
         until = self._until.get(sale_id)
         if until is None:
             return False
-        if self._clock() < until:
+        now = self._clock()
+        if now < until:
             return True
-        del self._until[sale_id]
+        # Expired: this caller goes to ask (and marks or clears with the answer); the
+        # others keep the cheap answer meanwhile, instead of all asking at once.
+        self._until[sale_id] = now + self._ttl_s
         return False
+
+    def clear(self, sale_id: str) -> None:
+        self._until.pop(sale_id, None)
 
     def mark(self, sale_id: str) -> None:
         self._until[sale_id] = self._clock() + self._ttl_s

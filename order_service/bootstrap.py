@@ -73,7 +73,10 @@ def bootstrap(
         closers.append(redis.aclose)
     adapters: dict[str, Any] = dict(fakes)
     if redis is not None:
-        adapters.setdefault("reservations", RedisReservations(redis, settings.order_pointer_ttl_s))
+        adapters.setdefault(
+            "reservations",
+            RedisReservations(redis, settings.order_pointer_ttl_s, settings.orders_topic),
+        )
         claim_ttl = settings.kafka_delivery_timeout_ms // 1000 + 10
         adapters.setdefault(
             "idempotency", RedisIdempotency(redis, settings.idempotency_ttl_s, claim_ttl)

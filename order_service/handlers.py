@@ -79,6 +79,10 @@ def unavailable(deps: Deps, reason: str) -> Answer:
 
 
 async def place_order(command: PlaceOrder, idempotency_key: str | None, deps: Deps) -> Answer:
+    """Without an Idempotency-Key the edge middleware (edge.py) already answered a raised
+    sold-out flag; one that let the request through made it the flag's probe, which must
+    reach Redis. With a key the edge skipped the flag: it is checked here, after the
+    stored answer (which may be a 202) was looked up."""
     if idempotency_key is None:
         return await _place(command, deps)
     sale_id, user_id = command.sale_id, command.user_id
@@ -87,7 +91,10 @@ async def place_order(command: PlaceOrder, idempotency_key: str | None, deps: De
         return unavailable(deps, "request_in_progress")
     if stored is not None:
         return Answer.loads(stored)
-    answer = await _place(command, deps)
+    if deps.flags.is_sold_out(sale_id):
+        answer = SOLD_OUT
+    else:
+        answer = await _place(command, deps)
     if answer.status == 503:  # nothing happened: let a retry with this key try again
         await deps.idempotency.forget(sale_id, user_id, idempotency_key)
     else:
@@ -96,8 +103,6 @@ async def place_order(command: PlaceOrder, idempotency_key: str | None, deps: De
 
 
 async def _place(command: PlaceOrder, deps: Deps) -> Answer:
-    if deps.flags.is_sold_out(command.sale_id):
-        return SOLD_OUT
     if not deps.breaker.allow():  # Kafka just failed: fail fast, reserve nothing
         return unavailable(deps, "kafka_unavailable")
     now = deps.clock()
@@ -114,6 +119,8 @@ async def _place(command: PlaceOrder, deps: Deps) -> Answer:
     )
     if reservation.sold_out_for_everyone:
         deps.flags.mark(command.sale_id)
+    elif reservation.stock_left is not None:  # stock came back (a void, an expiry)
+        deps.flags.clear(command.sale_id)
     deps.metrics.inc("flashsale_admission_total", outcome=reservation.outcome.value)
     match reservation.outcome:
         case Outcome.RESERVED:

@@ -27,10 +27,21 @@ def order_pointer(order_id: str) -> str:
 
 
 class RedisReservations:
-    def __init__(self, redis: Redis, pointer_ttl_s: int) -> None:
+    """Pending and void entries are stored as "<orders topic>\n<event JSON>": recovery
+    only takes the entries of its own topic, so deployments (or test runs) sharing one
+    Redis with different topics never publish each other's orders."""
+
+    def __init__(self, redis: Redis, pointer_ttl_s: int, topic: str) -> None:
         self._redis = redis
         self._pointer_ttl_s = pointer_ttl_s
+        self._tag = topic + "\n"
         self._sha: str | None = None
+
+    def _untag(self, sale_id: str, order_id: object, entry: object) -> Due | None:
+        text = _text(entry)
+        if not text.startswith(self._tag):
+            return None  # another deployment's order: its own recovery handles it
+        return Due(sale_id, _text(order_id), text[len(self._tag) :])
 
     async def _evalsha(self, keys: list[str], args: list[str | int]) -> list[object]:
         if self._sha is None:
@@ -48,7 +59,7 @@ class RedisReservations:
         keys = SaleKeys(sale_id)
         outcome, found_id, number = await self._evalsha(
             [keys.meta, keys.stock, keys.buyers, keys.pending, keys.pending_at],
-            [user_id, quantity, order_id, now_ms, placed, sale_id],
+            [user_id, quantity, order_id, now_ms, self._tag + placed, sale_id],
         )
         kind = Outcome(_text(outcome))
         return Reservation(
@@ -71,7 +82,7 @@ class RedisReservations:
         # One transaction: the order leaves the re-publish scan exactly when it joins the
         # void scan, so recovery can never re-place an order whose client got a 503.
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(keys.voids, order_id, voided)
+            pipe.hset(keys.voids, order_id, self._tag + voided)
             pipe.zrem(keys.pending_at, order_id)
             await pipe.execute()
 
@@ -95,11 +106,8 @@ class RedisReservations:
             for sale_id, order_ids in zip(chunk, found, strict=True):
                 if order_ids:
                     payloads = await self._redis.hmget(SaleKeys(sale_id).pending, order_ids)
-                    due += [
-                        Due(sale_id, _text(o), _text(p))
-                        for o, p in zip(order_ids, payloads, strict=True)
-                        if p is not None
-                    ]
+                    entries = zip(order_ids, payloads, strict=True)
+                    due += [d for o, p in entries if p and (d := self._untag(sale_id, o, p))]
             if len(due) >= limit:
                 break
         return due[:limit]
@@ -114,7 +122,7 @@ class RedisReservations:
                     pipe.hgetall(SaleKeys(sale_id).voids)
                 found = await pipe.execute()
             for sale_id, voids in zip(chunk, found, strict=True):
-                due += [Due(sale_id, _text(o), _text(p)) for o, p in voids.items()]
+                due += [d for o, p in voids.items() if (d := self._untag(sale_id, o, p))]
             if len(due) >= limit:
                 break
         return due[:limit]

@@ -93,8 +93,11 @@ async def test_sold_out_is_answered_at_the_edge_until_its_ttl() -> None:
     assert (await call(app, path="/api/sales/s2/orders"))[0] == 202  # other sales are not
     assert (await call(app, idempotency_key="k"))[0] == 202  # its stored answer may be a 202
     clock.now += 2
+    assert (await call(app))[0] == 202  # expired: one request goes to ask the order service
+    assert (await call(app))[0] == 409  # the others still get the edge answer meanwhile
+    app.sold_out.clear("s1")  # what the app does when the order service says otherwise
     assert (await call(app))[0] == 202
-    assert upstream.calls == 3
+    assert upstream.calls == 4
 
 
 async def test_declared_body_over_the_limit_is_413() -> None:

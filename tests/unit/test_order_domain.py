@@ -49,7 +49,8 @@ def test_sold_out_flag_expires_and_follows_the_channel() -> None:
     flags.apply("soldout s1")
     assert flags.is_sold_out("s1") and not flags.is_sold_out("s2")
     clock.now = 1.5
-    assert not flags.is_sold_out("s1")  # the TTL: ask Redis again
+    assert not flags.is_sold_out("s1")  # the TTL: this caller asks Redis again...
+    assert flags.is_sold_out("s1")  # ...while the others keep the flag's answer
     flags.mark("s1")
     flags.apply("restock s1")
     assert not flags.is_sold_out("s1")

@@ -79,10 +79,11 @@ async def test_sold_out_is_answered_from_the_flag_without_reserving() -> None:
     reservations, _, _ = parts(services)
     reservations.add_sale("s1", stock=1)
     await handlers.place_order(PlaceOrder(sale_id="s1", user_id="u1"), None, services.deps)
+    assert services.deps.flags.is_sold_out("s1")  # the last unit raised the flag
     calls = reservations.calls
-    for user in ("u2", "u3", "u4"):
+    for user in ("u2", "u3", "u4"):  # with a key, the edge let them through: checked here
         answer = await handlers.place_order(
-            PlaceOrder(sale_id="s1", user_id=user), None, services.deps
+            PlaceOrder(sale_id="s1", user_id=user), f"key-{user}", services.deps
         )
         assert answer.body == {"error": "sold_out"}
     assert reservations.calls == calls  # the last unit raised the flag: no more reserve calls
