@@ -59,8 +59,8 @@ test: lint typecheck ## ruff + mypy + every test against the real Kafka, Redis a
 check: install ## Check the invariants from the database
 	@$(WITH_INFRA); $(PY) -m flashsale.cli check
 
-demo: up ## Start everything (the demo report lands with the demo issue)
-	@cat .run/services.env
+demo: up ## Start everything, run one flash sale through it and print the report
+	@set -a && source .run/infra.env && set +a && $(PY) -m loadtests.demo
 
 clean: down ## Stop everything and delete .run/ (data included)
 	rm -rf .run

@@ -31,7 +31,7 @@ CHECKS: dict[str, str] = {
     """,
     # Every order is within its sale's per-user limit.
     "per_user_limit": """
-        SELECT o.order_id, o.quantity, s.per_user_limit
+        SELECT o.sale_id, o.order_id, o.quantity, s.per_user_limit
         FROM orders o JOIN sales s USING (sale_id)
         WHERE o.quantity > s.per_user_limit
     """,
