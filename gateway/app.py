@@ -77,6 +77,11 @@ def create_api(settings: GatewaySettings, upstream: Upstream, sold_out: SoldOutC
         path = f"/api/orders/{quote(order_id, safe='')}"
         return reply(await upstream.forward("GET", path, b"", dict(request.headers)))
 
+    @app.post("/api/orders/{order_id}/payment", summary="Forwarded to the order service")
+    async def pay_order(order_id: str, request: Request) -> Response:
+        path = f"/api/orders/{quote(order_id, safe='')}/payment"
+        return reply(await upstream.forward("POST", path, await request.body(), dict(request.headers)))
+
     @app.exception_handler(UpstreamDown)
     async def upstream_down(request: Request, exc: UpstreamDown) -> Response:
         log.warning("order service unavailable: %s", exc)

@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 
-from order_service import admin, api
+from order_service import admin, api, payment_api
 from order_service.bootstrap import Services, bootstrap
 from order_service.edge import OrderEdge
 from order_service.handlers import Answer
@@ -36,7 +36,9 @@ def create_api(settings: OrderServiceSettings, services: Services) -> FastAPI:
         max_body_size=settings.max_body_bytes,
     )
     app.state.services = services
+    app.state.payments = services.payments
     app.include_router(api.router)
+    app.include_router(payment_api.router)
     app.include_router(admin.router)
 
     @app.get("/healthz", include_in_schema=False)

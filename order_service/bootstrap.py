@@ -16,6 +16,7 @@ from flashsale.metrics import Metrics, NullMetrics
 from flashsale.stock import StockReleaser
 from order_service.breaker import KafkaBreaker
 from order_service.handlers import Deps
+from order_service.payments import Payments
 from order_service.publisher import KafkaOrderPublisher
 from order_service.recovery import Recovery
 from order_service.reservations import RedisIdempotency, RedisReservations, RedisSaleStock
@@ -36,6 +37,7 @@ class Services:
     deps: Deps
     recovery: Recovery
     redis: Redis | None = None  # None with fakes: no stock channel to follow
+    payments: Payments | None = None  # None with fakes: POST .../payment answers 503
     closers: list[Any] = field(default_factory=list)
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     stock_channel_ready: asyncio.Event = field(default_factory=asyncio.Event)
@@ -92,10 +94,16 @@ def bootstrap(
         publisher = KafkaOrderPublisher(AsyncProducer(config), settings.orders_topic)
         adapters["publisher"] = publisher
         closers.append(lambda: publisher.close(5.0))
-    if "sales" not in adapters or "orders" not in adapters:
+    payments: Payments | None = adapters.pop("payments", None)
+    if (
+        "sales" not in adapters
+        or "orders" not in adapters
+        or (payments is None and not _all_faked(fakes))
+    ):
         engine = make_engine(settings.database_url)
         adapters.setdefault("sales", SqlSales(engine))
         adapters.setdefault("orders", SqlOrderStatus(engine))
+        payments = payments or Payments(engine, settings.order_events_topic)
         closers.append(engine.dispose)
     breaker = adapters.pop("breaker", None) or KafkaBreaker(settings.kafka_breaker_cooldown_s)
     flags = adapters.pop("flags", None) or SoldOutFlags(settings.sold_out_ttl_s)
@@ -114,7 +122,7 @@ def bootstrap(
         after_s=settings.recovery_after_s,
         batch=settings.recovery_batch,
     )
-    services = Services(settings, deps, recovery, redis=redis, closers=closers)
+    services = Services(settings, deps, recovery, redis=redis, payments=payments, closers=closers)
     deps.spawn = services.spawn
     return services
 
