@@ -8,7 +8,7 @@ INFRA := infra/local/infra.sh
 # Targets that need the infra source .run/infra.env unless FLASHSALE_* already point at one.
 WITH_INFRA = if [ -z "$$FLASHSALE_KAFKA_BOOTSTRAP" ]; then bash $(INFRA) up && set -a && source .run/infra.env && set +a; fi
 
-.PHONY: help install infra-up infra-down infra-status up down status init lint typecheck test test-unit demo check clean
+.PHONY: help install infra-up infra-down infra-status up down status init lint typecheck test test-unit demo check bench clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -55,6 +55,10 @@ test-unit: install ## Unit tests only: no infra needed
 
 test: lint typecheck ## ruff + mypy + every test against the real Kafka, Redis and PostgreSQL
 	@$(WITH_INFRA); $(VENV)/bin/pytest -q
+
+bench: install ## Measure the seed's claims side by side in one run (ratios; needs wrk, taskset)
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+	@$(WITH_INFRA); $(PY) -m loadtests.bench
 
 check: install ## Check the invariants from the database
 	@$(WITH_INFRA); $(PY) -m flashsale.cli check

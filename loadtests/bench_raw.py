@@ -15,15 +15,18 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
 from flashsale.settings import InfraSettings
+from flashsale.stock import SaleKeys
 
 __all__ = ["Row", "pg_rows", "redis_rows", "run"]
 
 SECONDS = 5
+RESERVE = Path(__file__).resolve().parent.parent / "order_service" / "reserve.lua"
 
 
 @dataclass
@@ -44,56 +47,62 @@ def _pg_bin(name: str) -> str:
 
 
 def redis_rows(settings: InfraSettings) -> list[Row]:
+    """EVALSHA of the real reserve.lua, one random user (and order id) per call."""
     url = urlparse(settings.redis_url)
-    base = ["redis-benchmark", "-h", url.hostname or "127.0.0.1", "-p", str(url.port or 6379), "-q"]
-    script = "local n = redis.call('DECR', KEYS[1]) if n < 0 then return -1 end redis.call('HSET', KEYS[2], ARGV[1], 1) return n"
-    sha = _run(
-        [
-            "redis-cli",
-            "-h",
-            url.hostname or "127.0.0.1",
-            "-p",
-            str(url.port or 6379),
-            "SCRIPT",
-            "LOAD",
-            script,
-        ]
-    ).strip()
+    cli = ["redis-cli", "-h", url.hostname or "127.0.0.1", "-p", str(url.port or 6379)]
+    bench = [
+        "redis-benchmark",
+        "-h",
+        url.hostname or "127.0.0.1",
+        "-p",
+        str(url.port or 6379),
+        "-q",
+    ]
+    keys = SaleKeys(f"bench-raw-{int(time.time())}")
+    now_ms = int(time.time() * 1000)
     _run(
         [
-            "redis-cli",
-            "-h",
-            url.hostname or "127.0.0.1",
-            "-p",
-            str(url.port or 6379),
-            "SET",
-            "bench:{raw}:stock",
+            *cli,
+            "HSET",
+            keys.meta,
+            "starts_at_ms",
+            str(now_ms - 60_000),
+            "ends_at_ms",
+            str(now_ms + 3_600_000),
+            "per_user_limit",
+            "1",
+            "total_stock",
             "100000000",
         ]
     )
+    _run([*cli, "SET", keys.stock, "100000000"])
+    sha = _run([*cli, "SCRIPT", "LOAD", RESERVE.read_text()]).strip()
+    reserve = [
+        "EVALSHA",
+        sha,
+        "5",
+        keys.meta,
+        keys.stock,
+        keys.buyers,
+        keys.pending,
+        keys.pending_at,
+    ]
+    reserve += [
+        "user:__rand_int__",
+        "1",
+        "order:__rand_int__",
+        str(now_ms),
+        '{"bench":1}',
+        keys.sale_id,
+    ]
     rows = []
-    for label, extra in (
-        ("redis INCR (no script)", ["INCR", "bench:{raw}:n"]),
-        (
-            "redis EVALSHA deduct+record user",
-            ["EVALSHA", sha, "2", "bench:{raw}:stock", "bench:{raw}:buyers", "user:__rand_int__"],
-        ),
+    for label, command in (
+        ("redis INCR (no script)", ["INCR", keys.stock]),
+        ("redis EVALSHA reserve.lua", reserve),
     ):
-        out = _run([*base, "-c", "50", "-n", "200000", "-r", "100000000", *extra])
-        rows.append(Row(label, _rps(out), "ops/s", "50 conns"))
-    _run(
-        [
-            "redis-cli",
-            "-h",
-            url.hostname or "127.0.0.1",
-            "-p",
-            str(url.port or 6379),
-            "DEL",
-            "bench:{raw}:stock",
-            "bench:{raw}:buyers",
-            "bench:{raw}:n",
-        ]
-    )
+        out = _run([*bench, "-c", "50", "-n", "200000", "-r", "1000000000", *command])
+        rows.append(Row(label, _rps(out), "ops/s", "redis-benchmark, 50 conns"))
+    _run([*cli, "DEL", *keys.all()])
     return rows
 
 
