@@ -15,13 +15,13 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from redis.asyncio import Redis
 
+from flashsale.edge import SoldOutFlags
 from gateway.bucket import KeyedBuckets, Rate, TokenBucket
 from gateway.clients import ClientKeys
 from gateway.edge import GatewayEdge
 from gateway.forward import Upstream, UpstreamDown, UpstreamReply
 from gateway.settings import GatewaySettings
 from gateway.shared_bucket import SharedBucket
-from gateway.soldout import SoldOutCache
 
 __all__ = ["create_app"]
 
@@ -34,7 +34,7 @@ PAGE_HEADERS = {
 }
 
 
-def create_api(settings: GatewaySettings, upstream: Upstream, sold_out: SoldOutCache) -> FastAPI:
+def create_api(settings: GatewaySettings, upstream: Upstream, sold_out: SoldOutFlags) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
@@ -80,7 +80,9 @@ def create_api(settings: GatewaySettings, upstream: Upstream, sold_out: SoldOutC
     @app.post("/api/orders/{order_id}/payment", summary="Forwarded to the order service")
     async def pay_order(order_id: str, request: Request) -> Response:
         path = f"/api/orders/{quote(order_id, safe='')}/payment"
-        return reply(await upstream.forward("POST", path, await request.body(), dict(request.headers)))
+        return reply(
+            await upstream.forward("POST", path, await request.body(), dict(request.headers))
+        )
 
     @app.exception_handler(UpstreamDown)
     async def upstream_down(request: Request, exc: UpstreamDown) -> Response:
@@ -107,7 +109,7 @@ def create_app(
     settings: GatewaySettings | None = None, upstream: Upstream | None = None
 ) -> GatewayEdge:
     settings = settings or GatewaySettings()
-    sold_out = SoldOutCache(settings.sold_out_ttl_s)
+    sold_out = SoldOutFlags(settings.sold_out_ttl_s)
     global_rate = Rate(settings.global_rate, settings.global_burst)
     shared = None
     if settings.shared_bucket_redis_url:

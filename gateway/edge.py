@@ -13,30 +13,14 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from flashsale.edge import SoldOutFlags, answer, declared_length, is_sold_out_order, precomputed
 from gateway.bucket import KeyedBuckets, TokenBucket
 from gateway.clients import ClientKeys
 from gateway.shared_bucket import SharedBucket
-from gateway.soldout import SoldOutCache
 
-__all__ = ["GatewayEdge", "precomputed"]
+__all__ = ["GatewayEdge"]
 
-Message = dict[str, Any]
-ORDERS_PREFIX = "/api/sales/"
-ORDERS_SUFFIX = "/orders"
 MAX_RETRY_AFTER = 60
-
-
-def precomputed(status: int, body: bytes, *headers: tuple[bytes, bytes]) -> tuple[Message, Message]:
-    start = {
-        "type": "http.response.start",
-        "status": status,
-        "headers": [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-            *headers,
-        ],
-    }
-    return start, {"type": "http.response.body", "body": body}
 
 
 # One precomputed 429 per Retry-After value: the answer is built once, never per request.
@@ -55,7 +39,7 @@ class GatewayEdge:
         clients: ClientKeys,
         per_client: KeyedBuckets,
         global_bucket: TokenBucket,
-        sold_out: SoldOutCache,
+        sold_out: SoldOutFlags,
         max_body: int,
         shared: SharedBucket | None = None,
     ) -> None:
@@ -73,30 +57,17 @@ class GatewayEdge:
             return
         wait = self.per_client.take(self.clients.key(scope)) or self.global_bucket.take()
         if wait:
-            await _answer(send, RATE_LIMITED[min(math.ceil(wait), MAX_RETRY_AFTER)])
+            await answer(send, RATE_LIMITED[min(math.ceil(wait), MAX_RETRY_AFTER)])
             return
-        path: str = scope["path"]
-        if (
-            scope["method"] == "POST"
-            and path.startswith(ORDERS_PREFIX)
-            and path.endswith(ORDERS_SUFFIX)
-            and self.sold_out.is_sold_out(path[len(ORDERS_PREFIX) : -len(ORDERS_SUFFIX)])
-            and not any(name == b"idempotency-key" for name, _ in scope["headers"])
-        ):
-            await _answer(send, SOLD_OUT)
+        if is_sold_out_order(scope, self.sold_out):
+            await answer(send, SOLD_OUT)
             return
         if self.shared is not None:
             wait = await self.shared.take()
             if wait:
-                await _answer(send, RATE_LIMITED[min(math.ceil(wait), MAX_RETRY_AFTER)])
+                await answer(send, RATE_LIMITED[min(math.ceil(wait), MAX_RETRY_AFTER)])
                 return
-        for name, value in scope["headers"]:
-            if name == b"content-length" and (not value.isdigit() or int(value) > self.max_body):
-                await _answer(send, TOO_LARGE)
-                return
+        if declared_length(scope) > self.max_body:
+            await answer(send, TOO_LARGE)
+            return
         await self.app(scope, receive, send)
-
-
-async def _answer(send: Any, answer: tuple[Message, Message]) -> None:
-    await send(answer[0])
-    await send(answer[1])

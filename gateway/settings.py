@@ -35,8 +35,9 @@ class GatewaySettings(BaseSettings):
     max_body_bytes: int = Field(4096, ge=256, le=1_048_576)
 
     # Tight upstream timeouts: a down order service costs a refused connect (instant) or
-    # connect_timeout; read_timeout only has to cover the order service's own Kafka wait.
-    upstream_connect_timeout_s: float = Field(0.25, gt=0)
+    # connect_timeout, which is 1 s because a busy order service accepts late under a
+    # stampede; read_timeout only has to cover the order service's own Kafka wait.
+    upstream_connect_timeout_s: float = Field(1.0, gt=0)
     upstream_read_timeout_s: float = Field(7.0, gt=0)
     upstream_pool_timeout_s: float = Field(0.5, gt=0)
     upstream_max_connections: int = Field(256, ge=1)

@@ -15,32 +15,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from flashsale.edge import answer, declared_length, is_sold_out_order, precomputed
 from order_service.soldout import SoldOutFlags
 
-__all__ = ["OrderEdge", "precomputed"]
+__all__ = ["OrderEdge"]
 
 Scope = dict[str, Any]
-Message = dict[str, Any]
 Receive = Any
 Send = Any
 ASGIApp = Any
-
-ORDERS_PREFIX = "/api/sales/"
-ORDERS_SUFFIX = "/orders"
-
-
-def precomputed(status: int, body: bytes, *headers: tuple[bytes, bytes]) -> tuple[Message, Message]:
-    """The two ASGI messages of a fixed JSON answer, built once at start."""
-    start = {
-        "type": "http.response.start",
-        "status": status,
-        "headers": [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-            *headers,
-        ],
-    }
-    return start, {"type": "http.response.body", "body": body}
 
 
 class OrderEdge:
@@ -66,40 +49,17 @@ class OrderEdge:
         if scope["type"] != "http" or not scope["path"].startswith("/api/"):
             await self.app(scope, receive, send)
             return
-        path: str = scope["path"]
-        if (
-            scope["method"] == "POST"
-            and path.startswith(ORDERS_PREFIX)
-            and path.endswith(ORDERS_SUFFIX)
-            and self.flags.is_sold_out(path[len(ORDERS_PREFIX) : -len(ORDERS_SUFFIX)])
-            and not _has_header(scope, b"idempotency-key")
-        ):
-            await _answer(send, self.sold_out)
+        if is_sold_out_order(scope, self.flags):
+            await answer(send, self.sold_out)
             return
         if self.in_flight >= self.max_in_flight:
-            await _answer(send, self.overloaded)
+            await answer(send, self.overloaded)
             return
-        if _declared_length(scope) > self.max_body:
-            await _answer(send, self.too_large)
+        if declared_length(scope) > self.max_body:
+            await answer(send, self.too_large)
             return
         self.in_flight += 1
         try:
             await self.app(scope, receive, send)
         finally:
             self.in_flight -= 1
-
-
-async def _answer(send: Send, answer: tuple[Message, Message]) -> None:
-    await send(answer[0])
-    await send(answer[1])
-
-
-def _has_header(scope: Scope, name: bytes) -> bool:
-    return any(key == name for key, _ in scope["headers"])
-
-
-def _declared_length(scope: Scope) -> int:
-    for key, value in scope["headers"]:
-        if key == b"content-length":
-            return int(value) if value.isdigit() else 1 << 62
-    return 0

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import Callable
 
 from redis.asyncio import Redis
 
+from flashsale.edge import SoldOutFlags as KernelFlags
 from flashsale.stock import STOCK_CHANNEL
 
 __all__ = ["SoldOutFlags", "follow_stock_channel"]
@@ -23,29 +22,8 @@ __all__ = ["SoldOutFlags", "follow_stock_channel"]
 log = logging.getLogger(__name__)
 
 
-class SoldOutFlags:
-    def __init__(self, ttl_s: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self._ttl_s = ttl_s
-        self._clock = clock
-        self._until: dict[str, float] = {}  # sale id -> when the flag expires
-
-    def is_sold_out(self, sale_id: str) -> bool:
-        until = self._until.get(sale_id)
-        if until is None:
-            return False
-        now = self._clock()
-        if now < until:
-            return True
-        # Expired: this caller goes to Redis (and marks or clears with the answer); the
-        # others keep the cheap answer meanwhile, instead of all asking at once.
-        self._until[sale_id] = now + self._ttl_s
-        return False
-
-    def mark(self, sale_id: str) -> None:
-        self._until[sale_id] = self._clock() + self._ttl_s
-
-    def clear(self, sale_id: str) -> None:
-        self._until.pop(sale_id, None)
+class SoldOutFlags(KernelFlags):
+    """The kernel's TTL flags, also driven by the `flashsale:stock` pub/sub channel."""
 
     def apply(self, message: str) -> None:
         """Apply one `flashsale:stock` message; anything else is ignored."""

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from flashsale.edge import SoldOutFlags
 from gateway.bucket import KeyedBuckets, Rate, TokenBucket
 from gateway.clients import ClientKeys
 from gateway.edge import GatewayEdge
-from gateway.soldout import SoldOutCache
 from tests.unit.order_fakes import FakeClock
 
 
@@ -33,7 +33,7 @@ def edge(
             ClientKeys(trusted or []),
             KeyedBuckets(Rate(1, client_burst), 1000, clock),
             TokenBucket(Rate(1000, 1000), clock),
-            SoldOutCache(1.0, clock),
+            SoldOutFlags(1.0, clock),
             max_body=4096,
         ),
         upstream,

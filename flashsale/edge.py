@@ -1,0 +1,110 @@
+"""What the raw ASGI edges of the gateway and the order service share: fixed answers built
+once at start, the order path's sale id, and sold-out flags with a TTL.
+
+The paths that carry most of a flash sale's traffic (rate limited, sold out) are answered
+here, before any framework, validation or I/O: a dict lookup and two prebuilt messages.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+__all__ = [
+    "Message",
+    "SoldOutFlags",
+    "answer",
+    "declared_length",
+    "has_header",
+    "is_sold_out_order",
+    "order_sale_id",
+    "precomputed",
+]
+
+Message = dict[str, Any]
+ORDERS_PREFIX = "/api/sales/"
+ORDERS_SUFFIX = "/orders"
+
+
+def precomputed(status: int, body: bytes, *headers: tuple[bytes, bytes]) -> tuple[Message, Message]:
+    """The two ASGI messages of a fixed JSON answer, built once at start."""
+    start = {
+        "type": "http.response.start",
+        "status": status,
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            *headers,
+        ],
+    }
+    return start, {"type": "http.response.body", "body": body}
+
+
+def order_sale_id(path: str) -> str | None:
+    """The sale id of `/api/sales/{sale_id}/orders`, or None for any other path."""
+    if path.startswith(ORDERS_PREFIX) and path.endswith(ORDERS_SUFFIX):
+        return path[len(ORDERS_PREFIX) : -len(ORDERS_SUFFIX)] or None
+    return None
+
+
+class SoldOutFlags:
+    """Per-sale sold-out flags, believed for `ttl_s` after they were last confirmed.
+
+    Stock can come back (voids, expiry), so a flag is never final: when it expires one
+    caller goes to ask (and marks or clears with the answer) while the others keep the
+    cheap answer meanwhile, instead of all asking at once.
+    """
+
+    def __init__(self, ttl_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._ttl_s = ttl_s
+        self._clock = clock
+        self._until: dict[str, float] = {}  # sale id -> when the flag expires
+
+    def is_sold_out(self, sale_id: str) -> bool:
+        until = self._until.get(sale_id)
+        if until is None:
+            return False
+        now = self._clock()
+        if now < until:
+            return True
+        self._until[sale_id] = now + self._ttl_s
+        return False
+
+    def mark(self, sale_id: str) -> None:
+        self._until[sale_id] = self._clock() + self._ttl_s
+
+    def clear(self, sale_id: str) -> None:
+        self._until.pop(sale_id, None)
+
+
+def has_header(scope: Message, name: bytes) -> bool:
+    return any(key == name for key, _ in scope["headers"])
+
+
+def declared_length(scope: Message) -> int:
+    """The Content-Length the client declared; an unreadable one counts as too large."""
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return int(value) if value.isdigit() else 1 << 62
+    return 0
+
+
+def is_sold_out_order(scope: Message, flags: SoldOutFlags) -> bool:
+    """A purchase of a flagged sale that the edge may answer `sold_out` by itself.
+
+    A request with an Idempotency-Key goes through: its stored answer may be a 202.
+    """
+    if scope["method"] != "POST":
+        return False
+    sale_id = order_sale_id(scope["path"])
+    return (
+        sale_id is not None
+        and not has_header(scope, b"idempotency-key")
+        and flags.is_sold_out(sale_id)
+    )
+
+
+async def answer(send: Any, messages: tuple[Message, Message]) -> None:
+    await send(messages[0])
+    await send(messages[1])
