@@ -8,11 +8,11 @@ pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
 as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
 # The data dir lives under .run/ unless the postgres user cannot reach it (a repo under
-# /root, say); then it goes to a per-repo folder under /var/tmp.
+# /root, say); then it goes to a folder under /var/tmp named after the run dir.
 data_dir() {
   local want=$RUN/postgres
   if [ "$(id -u)" -eq 0 ] && ! runuser -u postgres -- test -x "$RUN" 2>/dev/null; then
-    want=/var/tmp/flashsale-pg-$(printf '%s' "$ROOT" | md5sum | cut -c1-12)
+    want=/var/tmp/flashsale-pg-$(printf '%s' "$RUN" | md5sum | cut -c1-12)
   fi
   printf '%s' "$want"
 }
