@@ -1,12 +1,14 @@
 """Where the tests find the real Kafka, Redis and PostgreSQL.
 
 In order: the FLASHSALE_* env vars; else `.run/infra.env` left by `make infra-up`; else
-the local scripts are run to start the infra. A service that does not answer fails the
-run: integration tests are never skipped for a missing service.
+testcontainers, when a Docker engine answers and the module is installed; else the local
+scripts are run to start the infra. A service that does not answer fails the run:
+integration tests are never skipped for a missing service.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import socket
 import subprocess
@@ -15,6 +17,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from flashsale.settings import InfraSettings
+from tests.containers import docker_answers, start_containers
 
 ROOT = Path(__file__).resolve().parent.parent
 INFRA_ENV = ROOT / ".run" / "infra.env"
@@ -28,6 +31,15 @@ def _read_env_file(path: Path) -> dict[str, str]:
 
 def _start_local_infra() -> None:
     subprocess.run(["bash", str(ROOT / "infra/local/infra.sh"), "up"], check=True, timeout=900)
+
+
+def _find_or_start_infra() -> dict[str, str]:
+    if INFRA_ENV.exists():
+        return _read_env_file(INFRA_ENV)
+    if docker_answers() and importlib.util.find_spec("testcontainers") is not None:
+        return start_containers()
+    _start_local_infra()
+    return _read_env_file(INFRA_ENV)
 
 
 def _endpoints(settings: InfraSettings) -> list[tuple[str, str, int]]:
@@ -52,9 +64,7 @@ def _answers(host: str, port: int) -> bool:
 def resolve_infra() -> InfraSettings:
     """Point the FLASHSALE_* env vars at a running infra, starting the local one if need be."""
     if not all(os.environ.get(k) for k in KEYS):
-        if not INFRA_ENV.exists():
-            _start_local_infra()
-        for key, value in _read_env_file(INFRA_ENV).items():
+        for key, value in _find_or_start_infra().items():
             os.environ.setdefault(key, value)
     settings = InfraSettings()
     deadline = time.monotonic() + 30
