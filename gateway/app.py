@@ -37,6 +37,7 @@ PAGE_HEADERS = {
 def create_api(settings: GatewaySettings, upstream: Upstream, sold_out: SoldOutFlags) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await upstream.start()
         yield
         await upstream.aclose()
 

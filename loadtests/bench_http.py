@@ -2,9 +2,10 @@
 
 wrk runs on CPU 0, every server on CPU 1 (taskset), each under the same uvicorn settings
 (1 worker, uvloop, httptools, no access log). Rows, each a ratio to the bare ASGI hello:
-the FastAPI hello, the gateway's 429 path, the sold-out path (order service, and the
-gateway's edge cache), then the admission path itself (a fresh user per request, real
-Redis + real Kafka, acks=all) with its p50/p99 latency.
+the FastAPI hello, the gateway's 429 path, the sold-out path (order service, the
+gateway's edge cache, and forwarded through the gateway with that cache off: its ratio to
+the order service's row is what forwarding costs), then the admission path itself (a
+fresh user per request, real Redis + real Kafka, acks=all) with its p50/p99 latency.
 """
 
 from __future__ import annotations
@@ -213,6 +214,19 @@ def run(infra: InfraSettings | None = None) -> list[Row]:
                 },
                 factory=True,
             ) as edge_url,
+            _server(
+                "gateway.app:create_app",
+                {
+                    "FLASHSALE_GATEWAY_ORDER_SERVICE_URL": order_url,
+                    "FLASHSALE_GATEWAY_CLIENT_RATE": "1e9",
+                    "FLASHSALE_GATEWAY_CLIENT_BURST": "1000000",
+                    "FLASHSALE_GATEWAY_GLOBAL_RATE": "1e9",
+                    "FLASHSALE_GATEWAY_GLOBAL_BURST": "1000000",
+                    # Flags expire at once: every sold-out POST is forwarded.
+                    "FLASHSALE_GATEWAY_SOLD_OUT_TTL_S": "0.000001",
+                },
+                factory=True,
+            ) as forwarding_url,
         ):
             sold_path, admit_path = f"/api/sales/{sold_out}/orders", f"/api/sales/{plenty}/orders"
             # Warm up (Kafka connection, producer id, script load) with users of its own.
@@ -224,6 +238,7 @@ def run(infra: InfraSettings | None = None) -> list[Row]:
                     ("gateway 429 path", limiting_url + sold_path, 429),
                     ("sold out, order service", order_url + sold_path, 409),
                     ("sold out, gateway edge", edge_url + sold_path, 409),
+                    ("sold out, forwarded by gateway", forwarding_url + sold_path, 409),
                 ]
             )
             admission = _row(

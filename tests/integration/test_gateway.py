@@ -83,6 +83,26 @@ async def test_gateway_forwards_limits_and_remembers_sold_out(
     await drop_sale(redis, sale_id)
 
 
+async def test_a_silent_order_service_is_503_after_the_read_timeout() -> None:
+    # Accepts the connection and reads until the gateway gives up on it; never answers.
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()
+        writer.close()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    settings = gateway_settings(f"http://127.0.0.1:{port}", upstream_read_timeout_s=0.3)
+    async with (
+        server,
+        serve(create_gateway(settings)) as url,
+        httpx.AsyncClient(base_url=url, timeout=30) as client,
+    ):
+        start = time.monotonic()
+        down = await buy(client, "a-sale", random_user_id())
+        assert down.status_code == 503 and down.headers["retry-after"] == "1"
+        assert 0.3 <= time.monotonic() - start < 2.0
+
+
 async def test_shared_bucket_caps_the_sum_over_replicas(infra: InfraSettings) -> None:
     redis = Redis.from_url(infra.redis_url)
     key = f"test:gateway:bucket:{suffix()}"
