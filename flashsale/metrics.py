@@ -7,7 +7,7 @@ Names follow Prometheus conventions (`flashsale_<thing>_total`, `_seconds`).
 from __future__ import annotations
 
 from collections import Counter
-from typing import Protocol
+from typing import Any, ClassVar, Protocol
 
 from prometheus_client import REGISTRY, CollectorRegistry
 from prometheus_client import Counter as PromCounter
@@ -56,34 +56,29 @@ class RecordingMetrics:
 
 
 class PrometheusMetrics:
-    """Creates each Prometheus metric the first time its name is used."""
+    """Creates each Prometheus metric the first time its name is used.
+
+    The metrics live per registry, not per instance: two apps in one process (tests, a
+    bench) share them instead of failing on a duplicate registration.
+    """
+
+    _shared: ClassVar[dict[tuple[int, str], Any]] = {}
 
     def __init__(self, registry: CollectorRegistry = REGISTRY) -> None:
         self._registry = registry
-        self._counters: dict[str, PromCounter] = {}
-        self._histograms: dict[str, PromHistogram] = {}
-        self._gauges: dict[str, PromGauge] = {}
+
+    def _metric(self, kind: type[Any], name: str, labels: dict[str, str]) -> Any:
+        key = (id(self._registry), name)
+        metric = self._shared.get(key)
+        if metric is None:
+            metric = self._shared[key] = kind(name, name, list(labels), registry=self._registry)
+        return metric.labels(**labels) if labels else metric
 
     def inc(self, name: str, value: float = 1.0, **labels: str) -> None:
-        metric = self._counters.get(name)
-        if metric is None:
-            metric = self._counters[name] = PromCounter(
-                name, name, list(labels), registry=self._registry
-            )
-        (metric.labels(**labels) if labels else metric).inc(value)
+        self._metric(PromCounter, name, labels).inc(value)
 
     def observe(self, name: str, value: float, **labels: str) -> None:
-        metric = self._histograms.get(name)
-        if metric is None:
-            metric = self._histograms[name] = PromHistogram(
-                name, name, list(labels), registry=self._registry
-            )
-        (metric.labels(**labels) if labels else metric).observe(value)
+        self._metric(PromHistogram, name, labels).observe(value)
 
     def set(self, name: str, value: float, **labels: str) -> None:
-        metric = self._gauges.get(name)
-        if metric is None:
-            metric = self._gauges[name] = PromGauge(
-                name, name, list(labels), registry=self._registry
-            )
-        (metric.labels(**labels) if labels else metric).set(value)
+        self._metric(PromGauge, name, labels).set(value)

@@ -9,7 +9,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from flashsale.metrics import PrometheusMetrics
 from order_service import admin, api, payment_api
 from order_service.bootstrap import Services, bootstrap
 from order_service.edge import OrderEdge
@@ -45,6 +47,10 @@ def create_api(settings: OrderServiceSettings, services: Services) -> FastAPI:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
         # Never echo the input back: it may not even be JSON-encodable (1e309 is inf).
@@ -67,7 +73,7 @@ def create_app(
     settings: OrderServiceSettings | None = None, services: Services | None = None
 ) -> OrderEdge:
     settings = settings or OrderServiceSettings()
-    services = services or bootstrap(settings)
+    services = services or bootstrap(settings, metrics=PrometheusMetrics())
     return OrderEdge(
         create_api(settings, services),
         services.deps.flags,
