@@ -1,5 +1,5 @@
-"""The gateway's ASGI entry point: the raw edge middleware in front of a small FastAPI app
-that serves the waiting room and forwards admitted requests to the order service."""
+"""The gateway's ASGI entry point: the raw edge (buckets, sold out) in front of the raw
+/api/ proxy to the order service, and a small FastAPI app for the waiting room."""
 
 from __future__ import annotations
 
@@ -8,9 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from urllib.parse import quote
 
-import orjson
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from redis.asyncio import Redis
@@ -19,7 +17,8 @@ from flashsale.edge import SoldOutFlags
 from gateway.bucket import KeyedBuckets, Rate, TokenBucket
 from gateway.clients import ClientKeys
 from gateway.edge import GatewayEdge
-from gateway.forward import Upstream, UpstreamDown, UpstreamReply
+from gateway.forward import Upstream
+from gateway.proxy import ApiProxy, Dispatch
 from gateway.settings import GatewaySettings
 from gateway.shared_bucket import SharedBucket
 
@@ -34,7 +33,9 @@ PAGE_HEADERS = {
 }
 
 
-def create_api(settings: GatewaySettings, upstream: Upstream, sold_out: SoldOutFlags) -> FastAPI:
+def create_api(settings: GatewaySettings, upstream: Upstream) -> FastAPI:
+    """The pages and the lifespan (the upstream pool). /api/ never reaches it: see proxy.py."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await upstream.start()
@@ -51,9 +52,6 @@ def create_api(settings: GatewaySettings, upstream: Upstream, sold_out: SoldOutF
         headers={"Retry-After": str(settings.retry_after_s)},
     )
 
-    def reply(answer: UpstreamReply) -> Response:
-        return Response(answer.body, status_code=answer.status, headers=answer.headers)
-
     @app.get("/", include_in_schema=False)
     @app.get("/waiting-room", summary="The waiting room page (static, cacheable)")
     async def waiting_room() -> Response:
@@ -63,47 +61,12 @@ def create_api(settings: GatewaySettings, upstream: Upstream, sold_out: SoldOutF
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.post("/api/sales/{sale_id}/orders", summary="Forwarded to the order service")
-    async def place_order(sale_id: str, request: Request) -> Response:
-        path = f"/api/sales/{quote(sale_id, safe='')}/orders"
-        answer = await upstream.forward("POST", path, await request.body(), dict(request.headers))
-        if answer.status == 409 and _is_sold_out(answer.body):
-            sold_out.mark(sale_id)
-        elif answer.status in (202, 409, 422):  # the sale answered: it is not sold out
-            sold_out.clear(sale_id)
-        return reply(answer)
-
-    @app.get("/api/orders/{order_id}", summary="Forwarded to the order service")
-    async def order_status(order_id: str, request: Request) -> Response:
-        path = f"/api/orders/{quote(order_id, safe='')}"
-        return reply(await upstream.forward("GET", path, b"", dict(request.headers)))
-
-    @app.post("/api/orders/{order_id}/payment", summary="Forwarded to the order service")
-    async def pay_order(order_id: str, request: Request) -> Response:
-        path = f"/api/orders/{quote(order_id, safe='')}/payment"
-        return reply(
-            await upstream.forward("POST", path, await request.body(), dict(request.headers))
-        )
-
-    @app.exception_handler(UpstreamDown)
-    async def upstream_down(request: Request, exc: UpstreamDown) -> Response:
-        log.warning("order service unavailable: %s", exc)
-        return unavailable
-
     @app.exception_handler(Exception)
     async def anything_else(request: Request, exc: Exception) -> Response:
         log.error("unavailable: %r", exc)
         return unavailable
 
     return app
-
-
-def _is_sold_out(body: bytes) -> bool:
-    try:
-        parsed = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return False
-    return isinstance(parsed, dict) and parsed.get("error") == "sold_out"
 
 
 def create_app(
@@ -116,8 +79,10 @@ def create_app(
     if settings.shared_bucket_redis_url:
         redis = Redis.from_url(settings.shared_bucket_redis_url)
         shared = SharedBucket(redis, settings.shared_bucket_key, global_rate)
+    upstream = upstream or Upstream(settings)
+    proxy = ApiProxy(upstream, sold_out, settings.max_body_bytes, settings.retry_after_s)
     return GatewayEdge(
-        create_api(settings, upstream or Upstream(settings), sold_out),
+        Dispatch(proxy, create_api(settings, upstream)),
         ClientKeys(settings.trusted_proxies),
         KeyedBuckets(Rate(settings.client_rate, settings.client_burst), settings.max_clients),
         TokenBucket(global_rate),

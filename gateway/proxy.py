@@ -1,0 +1,118 @@
+"""Forwarding admitted /api/ requests to the order service as raw ASGI: no framework sits
+between the edge's checks and the upstream call, so an admitted buyer pays for one parse
+of the request and one pooled HTTP round trip, nothing more.
+
+The order service owns the API and its OpenAPI spec; the gateway passes /api/ through
+(the order service answers 404/405/422 itself) and remembers sold-out answers.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+
+from flashsale.edge import Message, SoldOutFlags, answer, order_sale_id, precomputed
+from gateway.forward import Upstream, UpstreamDown, UpstreamReply
+
+__all__ = ["ApiProxy", "Dispatch"]
+
+log = logging.getLogger(__name__)
+FORWARDED_REQUEST = {b"content-type", b"idempotency-key"}
+BAD_REQUEST = precomputed(400, b'{"error":"bad_request"}')
+TOO_LARGE = precomputed(413, b'{"error":"body_too_large"}', (b"connection", b"close"))
+
+
+class ApiProxy:
+    def __init__(
+        self, upstream: Upstream, sold_out: SoldOutFlags, max_body: int, retry_after_s: int
+    ) -> None:
+        self.upstream = upstream
+        self.sold_out = sold_out
+        self.max_body = max_body
+        self.unavailable = precomputed(
+            503, b'{"error":"unavailable"}', (b"retry-after", str(retry_after_s).encode())
+        )
+
+    async def __call__(self, scope: Message, receive: Any, send: Any) -> None:
+        body = await _read_body(receive, self.max_body)
+        if body is None:
+            await answer(send, TOO_LARGE)
+            return
+        headers = {
+            k.decode("latin-1"): v.decode("latin-1")
+            for k, v in scope["headers"]
+            if k in FORWARDED_REQUEST
+        }
+        target = scope["raw_path"].decode("latin-1")
+        if scope["query_string"]:
+            target += "?" + scope["query_string"].decode("latin-1")
+        try:
+            reply = await self.upstream.forward(scope["method"], target, body, headers)
+        except UpstreamDown:
+            await answer(send, self.unavailable)
+            return
+        except ValueError:  # a path no URL parser accepts: the client's fault, never a 5xx
+            await answer(send, BAD_REQUEST)
+            return
+        except Exception:  # our trouble, never the client's: the one 5xx is a 503
+            log.exception("forwarding %s %s failed", scope["method"], scope["path"])
+            await answer(send, self.unavailable)
+            return
+        if scope["method"] == "POST":
+            self._remember(scope["path"], reply)
+        await _send_reply(send, reply)
+
+    def _remember(self, path: str, reply: UpstreamReply) -> None:
+        sale_id = order_sale_id(path)
+        if sale_id is None:
+            return
+        if reply.status == 409 and _is_sold_out(reply.body):
+            self.sold_out.mark(sale_id)
+        elif reply.status in (202, 409, 422):  # the sale answered: it is not sold out
+            self.sold_out.clear(sale_id)
+
+
+class Dispatch:
+    """/api/ to the proxy; everything else (waiting room, health, lifespan) to the app."""
+
+    def __init__(self, api: Any, app: Any) -> None:
+        self.api = api
+        self.app = app
+
+    async def __call__(self, scope: Message, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/api/"):
+            await self.api(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
+async def _read_body(receive: Any, limit: int) -> bytes | None:
+    """The whole request body, or None once it grows past `limit` (a lying Content-Length)."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def _send_reply(send: Any, reply: UpstreamReply) -> None:
+    headers = [(b"content-length", str(len(reply.body)).encode())]
+    headers += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers.items()]
+    await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+    await send({"type": "http.response.body", "body": reply.body})
+
+
+def _is_sold_out(body: bytes) -> bool:
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return False
+    return isinstance(parsed, dict) and parsed.get("error") == "sold_out"
