@@ -45,6 +45,10 @@ wait_port() { # wait_port PORT NAME SECONDS
 
 pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
+port_free() { # port_free PORT NAME: refuse to start on a port another process holds
+  ! port_open "$1" || die "$2: 127.0.0.1:$1 is already in use by another process (not ours: no live pid file)"
+}
+
 stop_pidfile() { # stop_pidfile FILE NAME: SIGTERM, wait up to 30s, then SIGKILL.
   local file=$1 name=$2 pid
   [ -f "$file" ] || return 0

@@ -122,6 +122,8 @@ up() {
   local i
   for i in $(seq 1 "$KAFKA_BROKERS"); do
     pid_alive "$(pidfile "$i")" && continue
+    port_free "$(broker_port "$i")" "kafka broker $i"
+    port_free "$(controller_port "$i")" "kafka controller $i"
     : >"$KDIR/node-$i/server.log"
     jvm_args "$i"
     # nohup execs java, so $! is the JVM's own pid, the one `down` signals.

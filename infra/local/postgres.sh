@@ -22,6 +22,7 @@ up() {
   local bin data; bin=$(pg_bin); data=$(data_dir)
   [ -n "$bin" ] || die "postgresql did not install"
   if port_open "$PG_PORT" && pid_alive "$PIDFILE"; then return 0; fi
+  port_free "$PG_PORT" postgres
   if [ ! -f "$data/PG_VERSION" ]; then
     mkdir -p "$data"
     [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$data"

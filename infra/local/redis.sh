@@ -7,6 +7,7 @@ PIDFILE=$PIDS/redis.pid
 up() {
   if pid_alive "$PIDFILE"; then return 0; fi
   need_pkg redis-server redis-server
+  port_free "$REDIS_PORT" redis
   mkdir -p "$DIR"
   redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$DIR" \
     --appendonly yes --appendfsync everysec --save "" \
