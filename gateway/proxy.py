@@ -70,7 +70,7 @@ class ApiProxy:
             return
         if reply.status == 409 and _is_sold_out(reply.body):
             self.sold_out.mark(sale_id)
-        elif reply.status in (202, 409, 422):  # the sale answered: it is not sold out
+        elif reply.status == 202:  # only a reservation proves there is stock again
             self.sold_out.clear(sale_id)
 
 

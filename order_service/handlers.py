@@ -91,10 +91,11 @@ async def place_order(command: PlaceOrder, idempotency_key: str | None, deps: De
         return unavailable(deps, "request_in_progress")
     if stored is not None:
         return Answer.loads(stored)
-    if deps.flags.is_sold_out(sale_id):
-        answer = SOLD_OUT
-    else:
-        answer = await _place(command, deps)
+    try:
+        answer = SOLD_OUT if deps.flags.is_sold_out(sale_id) else await _place(command, deps)
+    except Exception:  # Redis or PostgreSQL failed mid-way: the app answers 503
+        await deps.idempotency.forget(sale_id, user_id, idempotency_key)
+        raise
     if answer.status == 503:  # nothing happened: let a retry with this key try again
         await deps.idempotency.forget(sale_id, user_id, idempotency_key)
     else:

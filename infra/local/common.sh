@@ -23,9 +23,10 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 APT_UPDATED=0
 apt_install() { # apt_install PACKAGE...
   command -v apt-get >/dev/null 2>&1 || die "missing $* and no apt-get: install them by hand"
-  if [ "$APT_UPDATED" -eq 0 ]; then as_root apt-get update -qq >/dev/null; APT_UPDATED=1; fi
+  if [ "$APT_UPDATED" -eq 0 ]; then as_root apt-get -o DPkg::Lock::Timeout=300 update -qq >/dev/null; APT_UPDATED=1; fi
   log "installing $* from Debian's packages"
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$@" >/dev/null
+  # Wait for the dpkg lock rather than fail on it (another apt run, an unattended upgrade).
+  DEBIAN_FRONTEND=noninteractive as_root apt-get -o DPkg::Lock::Timeout=300 install -y -qq "$@" >/dev/null
 }
 need_pkg() { # need_pkg COMMAND PACKAGE...: install the packages when COMMAND is missing
   command -v "$1" >/dev/null 2>&1 && return 0

@@ -12,7 +12,17 @@ FLASHSALE_DATABASE_URL=postgresql+psycopg://flashsale@127.0.0.1:$PG_PORT/flashsa
 ENV
 }
 
+install_missing() { # one apt run for all: parallel apt-get runs fight over the dpkg lock
+  local pkgs=()
+  command -v redis-server >/dev/null 2>&1 || pkgs+=(redis-server)
+  ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1 || pkgs+=(postgresql)
+  command -v java >/dev/null 2>&1 || pkgs+=(openjdk-17-jre-headless)
+  command -v mvn >/dev/null 2>&1 || pkgs+=(maven)
+  [ ${#pkgs[@]} -eq 0 ] || apt_install "${pkgs[@]}"
+}
+
 up() {
+  install_missing
   # Redis and PostgreSQL start while the JVM warms up: Kafka is the slow one.
   "$HERE/redis.sh" up & local r=$!
   "$HERE/postgres.sh" up & local p=$!

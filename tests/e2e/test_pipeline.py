@@ -8,6 +8,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from email.message import Message
 from typing import Any
 
 import httpx
@@ -87,6 +88,12 @@ async def _stampede(stack: Stack, sale_id: str, users: list[str]) -> list[httpx.
         )
 
 
+def body_of(message: Message) -> str:
+    """The decoded text (the raw one is quoted-printable: a long line may split an id)."""
+    payload = message.get_payload(decode=True)
+    return payload.decode() if isinstance(payload, bytes) else ""
+
+
 def orders_of(engine: Engine, sale_id: str) -> list[dict[str, Any]]:
     with engine.connect() as conn:
         rows = conn.execute(text("SELECT * FROM orders WHERE sale_id = :s"), {"s": sale_id})
@@ -126,21 +133,25 @@ def test_a_stampede_sells_exactly_the_stock_once_per_user(stack: Stack, engine: 
 
     # One confirmation email per order, over real SMTP.
     def confirmations() -> list[str]:
-        return [m["Message-ID"] for m in stack.inbox.messages if sale_id in (m.get_payload() or "")]
+        return [m["Message-ID"] for m in stack.inbox.messages if sale_id in body_of(m)]
 
     assert len(eventually(lambda: len(confirmations()) >= STOCK and confirmations())) == STOCK
     assert len(set(confirmations())) == STOCK
 
 
 def test_the_order_service_exports_its_admission_counts(stack: Stack) -> None:
-    sale_id = create_sale(stack, 1)
-    codes = sorted(
+    def reserved() -> float:
+        for line in httpx.get(f"{stack.order_url}/metrics").text.splitlines():
+            if line.startswith('flashsale_admission_total{outcome="reserved"}'):
+                return float(line.split()[-1])
+        return 0.0
+
+    before = reserved()
+    sale_id = create_sale(stack, 2)
+    assert [
         r.status_code for r in stampede(stack, sale_id, [f"m1-{sale_id}", f"m2-{sale_id}"])
-    )
-    assert codes == [202, 409]
-    exported = httpx.get(f"{stack.order_url}/metrics").text
-    assert 'flashsale_admission_total{outcome="reserved"}' in exported
-    assert 'flashsale_admission_total{outcome="sold_out"}' in exported
+    ] == [202, 202]
+    assert reserved() == before + 2
 
 
 def test_pay_one_order_and_let_another_expire(
@@ -183,10 +194,14 @@ def test_pay_one_order_and_let_another_expire(
     # The freed unit sells again, to the user whose order expired.
     again = stampede(stack, sale_id, [sleeper])
     assert again[0].status_code == 202
-    kinds = eventually(
-        lambda: {m["Subject"] for m in stack.inbox.messages if sale_id in (m.get_payload() or "")}
-    )
-    assert len(kinds) >= 3  # confirmed x2, paid, cancelled
+
+    def subjects() -> set[str]:
+        return {m["Subject"] for m in stack.inbox.messages if sale_id in body_of(m)}
+
+    # Confirmed x3 (payer, sleeper, sleeper again), paid, cancelled: one mail each.
+    assert eventually(lambda: len(subjects()) >= 5, timeout=60), subjects()
+    assert any("cancel" in s.lower() for s in subjects()), subjects()
+    assert any("paid" in s.lower() for s in subjects()), subjects()
 
 
 def test_bad_input_never_yields_a_5xx(stack: Stack) -> None:

@@ -57,7 +57,8 @@ async def test_gateway_forwards_limits_and_remembers_sold_out(
     sale_id = await new_sale(redis, stock=1)
     order_port = free_port()
     order_app = create_order_service(order_settings(infra, topic))
-    gateway = create_gateway(gateway_settings(f"http://127.0.0.1:{order_port}"))
+    # A sold-out memory that outlives the order service's shutdown on a slow machine.
+    gateway = create_gateway(gateway_settings(f"http://127.0.0.1:{order_port}", sold_out_ttl_s=30))
     async with serve(gateway) as url, httpx.AsyncClient(base_url=url, timeout=30) as client:
         async with serve(order_app, port=order_port):
             buyer = random_user_id()

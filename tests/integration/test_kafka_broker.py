@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 from confluent_kafka.admin import AdminClient
+from typer.testing import CliRunner
 
+from flashsale.cli import app
 from flashsale.contracts import OrderPlaced, decode_event, encode
 from flashsale.kafka import AsyncProducer, producer_config
 from flashsale.settings import InfraSettings
@@ -39,10 +41,18 @@ async def test_message_acked_with_acks_all_is_consumed_back(kafka_bootstrap: str
     assert messages[0].key() == event.user_id.encode()
 
 
-def test_init_created_the_pipeline_topics(infra: InfraSettings) -> None:
+def test_flashsale_init_creates_the_topics_and_is_idempotent(infra: InfraSettings) -> None:
+    names = {key: random_topic(key.lower()) for key in ("ORDERS", "ORDER_EVENTS", "DLQ")}
+    env = {f"FLASHSALE_{key}_TOPIC": name for key, name in names.items()}
+    first = CliRunner().invoke(app, ["init"], env=env)
+    assert first.exit_code == 0, first.output
+    assert "schema at head" in first.output and names["ORDERS"] in first.output
+    again = CliRunner().invoke(app, ["init"], env=env)
+    assert again.exit_code == 0 and "none (all existed)" in again.output
+
     topics = (
         AdminClient({"bootstrap.servers": infra.kafka_bootstrap}).list_topics(timeout=10).topics
     )
-    assert len(topics[infra.orders_topic].partitions) == infra.orders_partitions
-    assert infra.order_events_topic in topics
-    assert infra.dlq_topic in topics
+    assert len(topics[names["ORDERS"]].partitions) == 12
+    assert len(topics[names["ORDER_EVENTS"]].partitions) == 12
+    assert len(topics[names["DLQ"]].partitions) == 3
