@@ -30,7 +30,7 @@ FLASHSALE_GATEWAY_URL=http://127.0.0.1:$GATEWAY_PORT
 FLASHSALE_ORDER_SERVICE_URL=http://127.0.0.1:$ORDER_PORT
 FLASHSALE_ADMIN_TOKEN=$token
 FLASHSALE_DEV_MODE=true
-# Dev mode: loopback clients (the demo, Locust) act as the auth proxy in front of the
+# Dev mode: loopback clients (the demo, load tests) act as the auth proxy in front of the
 # gateway and name each buyer with X-Authenticated-User. Never trust loopback in production.
 FLASHSALE_GATEWAY_TRUSTED_PROXIES='["127.0.0.1"]'
 FLASHSALE_SMTP_HOST=127.0.0.1
