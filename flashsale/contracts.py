@@ -54,9 +54,6 @@ class OrderStatus(StrEnum):
     FAILED = "FAILED"  # voided or poisoned; stock returned
 
 
-LIVE_STATUSES = (OrderStatus.PENDING, OrderStatus.CREATED, OrderStatus.PAID)
-
-
 class Message(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 

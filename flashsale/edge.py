@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 __all__ = [
+    "TOO_LARGE",
     "Message",
     "SoldOutFlags",
     "answer",
@@ -39,6 +40,10 @@ def precomputed(status: int, body: bytes, *headers: tuple[bytes, bytes]) -> tupl
         ],
     }
     return start, {"type": "http.response.body", "body": body}
+
+
+# Answered before the body is read when the declared Content-Length is over the limit.
+TOO_LARGE = precomputed(413, b'{"error":"body_too_large"}', (b"connection", b"close"))
 
 
 def order_sale_id(path: str) -> str | None:

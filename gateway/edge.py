@@ -13,7 +13,14 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from flashsale.edge import SoldOutFlags, answer, declared_length, is_sold_out_order, precomputed
+from flashsale.edge import (
+    TOO_LARGE,
+    SoldOutFlags,
+    answer,
+    declared_length,
+    is_sold_out_order,
+    precomputed,
+)
 from gateway.bucket import KeyedBuckets, TokenBucket
 from gateway.clients import ClientKeys
 from gateway.shared_bucket import SharedBucket
@@ -29,7 +36,6 @@ RATE_LIMITED = [
     for s in range(MAX_RETRY_AFTER + 1)
 ]
 SOLD_OUT = precomputed(409, b'{"error":"sold_out"}')
-TOO_LARGE = precomputed(413, b'{"error":"body_too_large"}', (b"connection", b"close"))
 
 
 class GatewayEdge:

@@ -13,15 +13,15 @@ from typing import Any
 
 import orjson
 
-from flashsale.edge import Message, SoldOutFlags, answer, order_sale_id, precomputed
-from gateway.forward import Upstream, UpstreamDown, UpstreamReply
+from flashsale.edge import TOO_LARGE, Message, SoldOutFlags, answer, order_sale_id, precomputed
+from gateway.forward import FORWARDED_REQUEST, Upstream, UpstreamDown, UpstreamReply
 
 __all__ = ["ApiProxy", "Dispatch"]
 
 log = logging.getLogger(__name__)
-FORWARDED_REQUEST = {b"content-type", b"idempotency-key"}
+# The headers the order service needs (forward.py's list), as the bytes ASGI carries.
+WANTED = {name.encode("latin-1") for name in FORWARDED_REQUEST}
 BAD_REQUEST = precomputed(400, b'{"error":"bad_request"}')
-TOO_LARGE = precomputed(413, b'{"error":"body_too_large"}', (b"connection", b"close"))
 
 
 class ApiProxy:
@@ -41,9 +41,7 @@ class ApiProxy:
             await answer(send, TOO_LARGE)
             return
         headers = {
-            k.decode("latin-1"): v.decode("latin-1")
-            for k, v in scope["headers"]
-            if k in FORWARDED_REQUEST
+            k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"] if k in WANTED
         }
         target = scope["raw_path"].decode("latin-1")
         if scope["query_string"]:

@@ -1,5 +1,5 @@
 """The inventory consumer's batch handler: decode, throttle, apply the batch in one DB
-transaction, and route what fails (inventory_consumer/failures.py).
+transaction, and route what fails (flashsale/failures.py).
 
 It returns only when every message of the batch is either applied or dead-lettered: the
 poll loop then stores the offsets. It raises `Stopped` when asked to stop mid-way, and

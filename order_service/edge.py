@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flashsale.edge import answer, declared_length, is_sold_out_order, precomputed
+from flashsale.edge import TOO_LARGE, answer, declared_length, is_sold_out_order, precomputed
 from order_service.soldout import SoldOutFlags
 
 __all__ = ["OrderEdge"]
@@ -43,7 +43,6 @@ class OrderEdge:
         retry = (b"retry-after", str(retry_after_s).encode())
         self.sold_out = precomputed(409, b'{"error":"sold_out"}')
         self.overloaded = precomputed(503, b'{"error":"overloaded"}', retry)
-        self.too_large = precomputed(413, b'{"error":"body_too_large"}', (b"connection", b"close"))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith("/api/"):
@@ -56,7 +55,7 @@ class OrderEdge:
             await answer(send, self.overloaded)
             return
         if declared_length(scope) > self.max_body:
-            await answer(send, self.too_large)
+            await answer(send, TOO_LARGE)
             return
         self.in_flight += 1
         try:

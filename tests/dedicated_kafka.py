@@ -52,8 +52,8 @@ class DedicatedKafka:
 def dedicated_kafka(port: int, brokers: int = 1) -> Iterator[DedicatedKafka]:
     with tempfile.TemporaryDirectory(prefix="flashsale-kafka-") as tmp:
         cluster = DedicatedKafka(Path(tmp), port, brokers)
-        cluster.script("up")
         try:
+            cluster.script("up")  # inside the try: a half-started cluster is stopped too
             yield cluster
         finally:
             cluster.script("down")

@@ -9,7 +9,7 @@ from redis.asyncio import Redis
 
 from flashsale.contracts import OrderPlaced, OrderVoided, decode_event
 from flashsale.settings import InfraSettings
-from flashsale.stock import SaleKeys, load_sale
+from flashsale.stock import SALES_SET, SaleKeys, load_sale
 from order_service.settings import OrderServiceSettings
 from tests.kafka_helpers import create_topic, read_topic
 from tests.random_refs import random_sale_id, random_topic
@@ -44,6 +44,7 @@ async def new_sale(redis: Redis, stock: int, per_user_limit: int = 1) -> str:
 
 async def drop_sale(redis: Redis, sale_id: str) -> None:
     await redis.delete(*SaleKeys(sale_id).all())
+    await redis.srem(SALES_SET, sale_id)  # or every recovery loop scans it forever
 
 
 def events_of(
