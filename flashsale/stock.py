@@ -6,12 +6,14 @@ Cluster slot and one Lua script may touch them all atomically:
 
     sale:{S}:meta        hash  starts_at_ms, ends_at_ms, per_user_limit, total_stock
     sale:{S}:stock       int   units left to reserve
-    sale:{S}:buyers      hash  user_id -> order_id of the user's live order
+    sale:{S}:buyers      hash  user_id -> order_id of the user's live order, or "void:<order_id>"
+                               after a failed produce, until the consumer applied the void
     sale:{S}:pending     hash  order_id -> topic, newline, OrderPlaced JSON; until Kafka acked it
     sale:{S}:pending_at  zset  order_id scored by reservation time (ms): the recovery scan
     sale:{S}:returned    set   order ids whose stock came back: a second return is a no-op
     sale:{S}:voids       hash  order_id -> topic, newline, OrderVoided JSON; until the void was acked
-                               and the stock returned (the order service's recovery retries)
+                               (the order service's recovery retries); its stock and slot come
+                               back when the inventory consumer applied it (OrderFailed, relay)
     sale:{S}:idem:{U}:{K} str  the answer to Idempotency-Key K of user U, with a TTL
 
 `flashsale:sales` (a set of sale ids) lists the sales for recovery loops and checks, and

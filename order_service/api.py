@@ -47,7 +47,10 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody, "description": "unknown sale"},
     409: {"model": ErrorBody, "description": "sold_out, already_purchased, sale_not_active"},
     413: {"model": ErrorBody, "description": "body too large"},
-    503: {"model": ErrorBody, "description": "overloaded or Kafka down; see Retry-After"},
+    503: {
+        "model": ErrorBody,
+        "description": "overloaded, Kafka down or previous_attempt_voided; see Retry-After",
+    },
 }
 
 router = APIRouter(prefix="/api")

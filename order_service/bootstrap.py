@@ -13,7 +13,6 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from flashsale.db import make_engine
 from flashsale.kafka import AsyncProducer, producer_config
 from flashsale.metrics import Metrics, NullMetrics
-from flashsale.stock import StockReleaser
 from order_service.breaker import KafkaBreaker
 from order_service.handlers import Deps
 from order_service.payments import Payments
@@ -84,7 +83,6 @@ def bootstrap(
             "idempotency", RedisIdempotency(redis, settings.idempotency_ttl_s, claim_ttl)
         )
         adapters.setdefault("stock", RedisSaleStock(redis))
-        adapters.setdefault("releaser", StockReleaser(redis))
     if "publisher" not in adapters:
         config = producer_config(
             settings.kafka_bootstrap,
@@ -117,7 +115,6 @@ def bootstrap(
     recovery = Recovery(
         deps.reservations,
         deps.publisher,
-        deps.releaser,
         breaker,
         after_s=settings.recovery_after_s,
         batch=settings.recovery_batch,
@@ -138,4 +135,4 @@ def redis_pool(settings: OrderServiceSettings, **kwargs: Any) -> BlockingConnect
 
 
 def _all_faked(fakes: dict[str, Any]) -> bool:
-    return {"reservations", "idempotency", "stock", "releaser"} <= fakes.keys()
+    return {"reservations", "idempotency", "stock"} <= fakes.keys()

@@ -14,6 +14,7 @@ from enum import StrEnum
 from flashsale.contracts import OrderPlaced, OrderVoided, PlaceOrder
 
 __all__ = [
+    "VOID_PREFIX",
     "Outcome",
     "Reservation",
     "SaleState",
@@ -27,6 +28,7 @@ class Outcome(StrEnum):
     RESERVED = "reserved"
     SOLD_OUT = "sold_out"
     ALREADY_PURCHASED = "already_purchased"
+    VOID_PENDING = "void_pending"  # the user's last attempt was voided, not yet applied
     NOT_ACTIVE = "not_active"
     UNKNOWN_SALE = "unknown_sale"
     OVER_LIMIT = "over_limit"
@@ -57,17 +59,25 @@ class SaleState:
     ends_at_ms: int
     per_user_limit: int
     stock: int
-    buyers: dict[str, str]  # user_id -> order_id
+    buyers: dict[str, str]  # user_id -> order_id, or VOID_PREFIX + order_id
+
+
+# A buyers entry of an order voided after a failed produce: the slot stays taken (and its
+# id is never handed out as a token) until the consumer applied the void and freed it.
+VOID_PREFIX = "void:"
 
 
 def decide(
     sale: SaleState | None, user_id: str, quantity: int, order_id: str, now_ms: int
 ) -> Reservation:
     """The checks in reserve.lua's order. A user's existing order is reported before the
-    window and stock checks, so a client whose earlier request died can learn its id."""
+    window and stock checks, so a client whose earlier request died can learn its id;
+    a voided one is not an order to learn, but a wait."""
     if sale is None:
         return Reservation(Outcome.UNKNOWN_SALE)
     existing = sale.buyers.get(user_id)
+    if existing is not None and existing.startswith(VOID_PREFIX):
+        return Reservation(Outcome.VOID_PENDING)
     if existing is not None:
         return Reservation(Outcome.ALREADY_PURCHASED, order_id=existing)
     if not sale.starts_at_ms <= now_ms < sale.ends_at_ms:

@@ -26,7 +26,6 @@ from order_service.ports import (
     Reservations,
     SalesRepository,
     SaleStock,
-    StockReturner,
 )
 from order_service.publisher import settle_void
 from order_service.soldout import SoldOutFlags
@@ -56,7 +55,6 @@ class Deps:
     reservations: Reservations
     idempotency: IdempotencyStore
     publisher: OrderPublisher
-    releaser: StockReturner
     sales: SalesRepository
     stock: SaleStock
     orders: OrderStatusReader
@@ -130,6 +128,8 @@ async def _place(command: PlaceOrder, deps: Deps) -> Answer:
             return SOLD_OUT
         case Outcome.ALREADY_PURCHASED:
             return Answer(409, {"error": "already_purchased", "order_id": reservation.order_id})
+        case Outcome.VOID_PENDING:  # the slot frees once the consumer applied the void
+            return unavailable(deps, "previous_attempt_voided")
         case Outcome.NOT_ACTIVE:
             return NOT_ACTIVE
         case Outcome.UNKNOWN_SALE:
@@ -143,9 +143,9 @@ async def _place(command: PlaceOrder, deps: Deps) -> Answer:
         # Ambiguous: the message may have landed. Void it (never undo it) and answer 503.
         deps.breaker.failed()
         voided = encode(void_event(placed, f"produce failed: {exc}")).decode()
-        await deps.reservations.mark_void(command.sale_id, str(order_id), voided)
+        await deps.reservations.mark_void(command.sale_id, command.user_id, str(order_id), voided)
         due = Due(command.sale_id, str(order_id), voided)
-        deps.spawn(settle_void(due, deps.publisher, deps.reservations, deps.releaser, deps.breaker))
+        deps.spawn(settle_void(due, deps.publisher, deps.reservations, deps.breaker))
         return unavailable(deps, "kafka_unavailable")
     deps.breaker.succeeded()
     try:

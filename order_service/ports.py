@@ -17,7 +17,6 @@ __all__ = [
     "Reservations",
     "SaleStock",
     "SalesRepository",
-    "StockReturner",
 ]
 
 
@@ -38,10 +37,12 @@ class Reservations(Protocol):
     async def acknowledged(self, sale_id: str, order_id: str) -> None:
         """Kafka has the OrderPlaced: drop it from pending, remember which sale it is in."""
 
-    async def mark_void(self, sale_id: str, order_id: str, voided: str) -> None:
-        """The produce failed: the reservation becomes a void to publish (never re-placed)."""
+    async def mark_void(self, sale_id: str, user_id: str, order_id: str, voided: str) -> None:
+        """The produce failed: the reservation becomes a void to publish (never re-placed),
+        and the user's slot "void:<order id>" until the consumer applied the void."""
 
-    async def void_settled(self, sale_id: str, order_id: str) -> None: ...
+    async def void_settled(self, sale_id: str, order_id: str) -> None:
+        """Kafka has the void: nothing left to publish. The stock is not back yet."""
 
     async def due_pending(self, older_than_ms: int, limit: int) -> list[Due]: ...
 
@@ -68,10 +69,6 @@ class SaleStock(Protocol):
 class OrderPublisher(Protocol):
     async def publish(self, key: str, payload: bytes) -> None:
         """Resolves on the delivery report; raises flashsale.kafka.DeliveryFailed."""
-
-
-class StockReturner(Protocol):
-    async def release(self, sale_id: str, order_id: str, user_id: str, quantity: int) -> bool: ...
 
 
 class SalesRepository(Protocol):

@@ -2,8 +2,11 @@
 
 Both OrderPlaced and OrderVoided are keyed by user id: they land on the same partition,
 so a void always follows the placement it voids, whatever the retries (see
-flashsale/topics.py). The stock comes back only after the void is acknowledged: before
-that, an OrderPlaced that landed despite the failed report could still become an order.
+flashsale/topics.py). The order service never returns a void's stock itself: an
+OrderPlaced that landed despite the failed report may still sit in the consumer's lag,
+and PostgreSQL counts its unit until the void is applied there. The inventory consumer
+writes an OrderFailed when it applies the void, and its outbox relay returns the Redis
+stock and frees the user's slot (release.lua): Redis never resells a unit the DB holds.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import logging
 from flashsale.contracts import ContractError, OrderVoided, decode_event
 from flashsale.kafka import AsyncProducer, DeliveryFailed
 from order_service.breaker import KafkaBreaker
-from order_service.ports import Due, OrderPublisher, Reservations, StockReturner
+from order_service.ports import Due, OrderPublisher, Reservations
 
 __all__ = ["KafkaOrderPublisher", "settle_void"]
 
@@ -36,11 +39,10 @@ async def settle_void(
     due: Due,
     publisher: OrderPublisher,
     reservations: Reservations,
-    releaser: StockReturner,
     breaker: KafkaBreaker,
 ) -> bool:
-    """Publish a void, then return its stock and free its user. False: Kafka is still
-    down, the void stays in Redis and the recovery loop tries again."""
+    """Publish a void, then forget it. False: Kafka is still down, the void stays in
+    Redis and the recovery loop tries again. The stock is not returned here (see above)."""
     try:
         void = decode_event(due.payload)
     except ContractError:
@@ -55,7 +57,6 @@ async def settle_void(
         log.warning("void of %s not acknowledged yet: %s", due.order_id, exc)
         return False
     breaker.succeeded()
-    # Idempotent per order id: a crash between these two lines repeats the release as a no-op.
-    await releaser.release(void.sale_id, str(void.order_id), void.user_id, void.quantity)
+    # A crash before this line publishes the void again: the consumer applies it once.
     await reservations.void_settled(due.sale_id, due.order_id)
     return True

@@ -4,7 +4,8 @@
   request that made it died (a crash between the script and the ack). Its OrderPlaced is
   published again, the same event id; the consumers are idempotent. Its client learns the
   order id on retry, from the already_purchased answer.
-- A void not yet acknowledged (Kafka was down) is published again, then its stock returns.
+- A void not yet acknowledged (Kafka was down) is published again. Its stock returns
+  once the inventory consumer applied it (see publisher.py).
 
 Several replicas may run it at once: every step is idempotent.
 """
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from flashsale.contracts import ContractError, OrderPlaced, decode_event
 from flashsale.kafka import DeliveryFailed
 from order_service.breaker import KafkaBreaker
-from order_service.ports import Due, OrderPublisher, Reservations, StockReturner
+from order_service.ports import Due, OrderPublisher, Reservations
 from order_service.publisher import settle_void
 
 __all__ = ["Recovery", "RecoveryRound"]
@@ -39,7 +40,6 @@ class Recovery:
         self,
         reservations: Reservations,
         publisher: OrderPublisher,
-        releaser: StockReturner,
         breaker: KafkaBreaker,
         after_s: float,
         batch: int,
@@ -47,7 +47,6 @@ class Recovery:
     ) -> None:
         self._reservations = reservations
         self._publisher = publisher
-        self._releaser = releaser
         self._breaker = breaker
         self._after_ms = int(after_s * 1000)
         self._batch = batch
@@ -56,10 +55,7 @@ class Recovery:
     async def run_once(self) -> RecoveryRound:
         voids = await self._reservations.due_voids(self._batch)
         settled = await asyncio.gather(
-            *(
-                settle_void(d, self._publisher, self._reservations, self._releaser, self._breaker)
-                for d in voids
-            )
+            *(settle_void(d, self._publisher, self._reservations, self._breaker) for d in voids)
         )
         cutoff_ms = int(self._clock() * 1000) - self._after_ms
         pending = await self._reservations.due_pending(cutoff_ms, self._batch)

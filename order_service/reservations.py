@@ -15,6 +15,7 @@ from order_service.ports import Due
 __all__ = ["RedisIdempotency", "RedisReservations", "RedisSaleStock", "order_pointer"]
 
 RESERVE_SOURCE = (Path(__file__).parent / "reserve.lua").read_text()
+MARK_VOID_SOURCE = (Path(__file__).parent / "mark_void.lua").read_text()
 # Scanning every sale at once would be one huge pipeline: go by chunks.
 SCAN_CHUNK = 500
 IN_FLIGHT = ""  # an Idempotency-Key claimed by a request that has not answered yet
@@ -36,6 +37,8 @@ class RedisReservations:
         self._pointer_ttl_s = pointer_ttl_s
         self._tag = topic + "\n"
         self._sha: str | None = None
+        # redis-py's Script reloads it on NOSCRIPT; the hot reserve path keeps its own sha.
+        self._mark_void = redis.register_script(MARK_VOID_SOURCE)
 
     def _untag(self, sale_id: str, order_id: object, entry: object) -> Due | None:
         text = _text(entry)
@@ -77,14 +80,14 @@ class RedisReservations:
             pipe.set(order_pointer(order_id), sale_id, ex=self._pointer_ttl_s)
             await pipe.execute()
 
-    async def mark_void(self, sale_id: str, order_id: str, voided: str) -> None:
+    async def mark_void(self, sale_id: str, user_id: str, order_id: str, voided: str) -> None:
+        # One script (mark_void.lua): leaves the re-publish scan, joins the void scan, and
+        # the user's slot says "void:<id>", all at once.
         keys = SaleKeys(sale_id)
-        # One transaction: the order leaves the re-publish scan exactly when it joins the
-        # void scan, so recovery can never re-place an order whose client got a 503.
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(keys.voids, order_id, self._tag + voided)
-            pipe.zrem(keys.pending_at, order_id)
-            await pipe.execute()
+        await self._mark_void(
+            keys=[keys.buyers, keys.voids, keys.pending_at],
+            args=[user_id, order_id, self._tag + voided],
+        )
 
     async def void_settled(self, sale_id: str, order_id: str) -> None:
         await self._redis.hdel(SaleKeys(sale_id).voids, order_id)

@@ -3,6 +3,8 @@
 -- ARGV: user_id, quantity, order_id, now_ms, placed_json, sale_id
 -- Returns {outcome, order_id or '', number}: number is the stock left (reserved,
 -- sold_out) or the per-user limit (over_limit). The checks mirror domain.decide.
+-- A buyers entry is the user's order id, or "void:<order id>" from a failed produce
+-- whose void the inventory consumer has not applied yet (mark_void.lua).
 local user_id, quantity, order_id = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 local now_ms, placed_json, sale_id = tonumber(ARGV[4]), ARGV[5], ARGV[6]
 
@@ -13,6 +15,10 @@ end
 -- Before the window check: a client whose request died learns its order id on retry.
 local existing = redis.call('HGET', KEYS[3], user_id)
 if existing then
+  -- A voided order's id is never a token: the user waits until its stock came back.
+  if string.sub(existing, 1, 5) == 'void:' then
+    return {'void_pending', '', 0}
+  end
   return {'already_purchased', existing, 0}
 end
 if now_ms < tonumber(meta[1]) or now_ms >= tonumber(meta[2]) then

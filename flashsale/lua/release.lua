@@ -8,9 +8,11 @@ if redis.call('SADD', KEYS[6], order_id) == 0 then
   return 0
 end
 redis.call('INCRBY', KEYS[2], quantity)
--- Free the user's slot only if it still belongs to this order: a user who bought again
--- after this order failed keeps the newer order.
-if redis.call('HGET', KEYS[3], user_id) == order_id then
+-- Free the user's slot only if it still belongs to this order (its id, or "void:<id>"
+-- once the order service voided it): a user who bought again after this order failed
+-- keeps the newer order.
+local slot = redis.call('HGET', KEYS[3], user_id)
+if slot == order_id or slot == 'void:' .. order_id then
   redis.call('HDEL', KEYS[3], user_id)
 end
 redis.call('HDEL', KEYS[4], order_id)

@@ -1,4 +1,5 @@
-"""Kafka down: fast 503s and no token; Kafka back: the voids return the stock.
+"""Kafka down: fast 503s and no token; Kafka back: the voids are published, and their
+stock and their users' slots come back once the inventory consumer applied them.
 
 Runs against a broker of its own (never the shared one), stopped and restarted here.
 """
@@ -11,26 +12,23 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
 
 import httpx
 import pytest
 from redis.asyncio import Redis
+from sqlalchemy import Engine, text
 
+from flashsale.check import check_invariants
 from flashsale.contracts import OrderPlaced, OrderVoided, decode_event
 from flashsale.settings import InfraSettings
 from flashsale.stock import SaleKeys
 from order_service.app import create_app
 from tests.asgi_server import free_port, serve
+from tests.fulfilment_helpers import create_sale, inventory_settings, running_inventory, scalar
 from tests.infra import ROOT
-from tests.integration.order_helpers import (
-    drop_sale,
-    events_of,
-    new_sale,
-    new_topic,
-    order_settings,
-)
+from tests.integration.order_helpers import drop_sale, events_of, new_topic, order_settings
 from tests.kafka_helpers import read_topic
 from tests.random_refs import random_user_id
 
@@ -93,12 +91,46 @@ async def timed_buy(client: httpx.AsyncClient, sale_id: str, user: str) -> tuple
     return answer.status_code, time.monotonic() - start
 
 
-async def test_kafka_outage_gives_fast_503s_and_voids_return_the_stock_after(
-    infra: InfraSettings, redis: Redis
+async def buy_past_the_breaker(
+    client: httpx.AsyncClient, sale_id: str, user: str
+) -> httpx.Response:
+    """Like any client: on a kafka_unavailable 503, come back after Retry-After (a void
+    that timed out while the broker restarted may have re-opened the breaker)."""
+    for _ in range(20):
+        answer = await client.post(f"/api/sales/{sale_id}/orders", json={"user_id": user})
+        if answer.status_code != 503 or answer.json()["error"] != "kafka_unavailable":
+            break
+        await asyncio.sleep(float(answer.headers["retry-after"]))
+    return answer
+
+
+def db_statuses(engine: Engine, order_ids: set[str]) -> dict[str, str]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT order_id, status FROM orders WHERE order_id = ANY(CAST(:ids AS uuid[]))"),
+            {"ids": sorted(order_ids)},
+        )
+        return {str(order_id): status for order_id, status in rows}
+
+
+async def wait_for(
+    predicate: Callable[[], Awaitable[bool]], what: str, within_s: float = 60
+) -> None:
+    deadline = time.monotonic() + within_s
+    while not await predicate():
+        assert time.monotonic() < deadline, f"timed out after {within_s}s waiting for {what}"
+        await asyncio.sleep(0.2)  # not time.sleep: the order service runs on this loop
+
+
+async def test_kafka_outage_gives_fast_503s_and_the_applied_voids_return_the_stock(
+    infra: InfraSettings, engine: Engine, redis: Redis
 ) -> None:
     with own_broker() as (bootstrap, kafka):
         topic = new_topic(bootstrap, "outage")
-        sale_id = await new_sale(redis, stock=10)
+        own_infra = infra.model_copy(update={"kafka_bootstrap": bootstrap})
+        # The fulfilment side of this test's topics; started late, as a lagging consumer.
+        inventory = inventory_settings(own_infra, orders_topic=topic)
+        sale_id = create_sale(engine, infra, stock=10)  # PostgreSQL too: the voids' FK
         keys = SaleKeys(sale_id)
         settings = order_settings(
             infra,
@@ -123,9 +155,8 @@ async def test_kafka_outage_gives_fast_503s_and_voids_return_the_stock_after(
             kafka("down")
 
             # The first wave waits one delivery timeout (2 s), never more: then 503.
-            first = await asyncio.gather(
-                *(timed_buy(client, sale_id, random_user_id()) for _ in range(5))
-            )
+            voided_users = [random_user_id() for _ in range(5)]
+            first = await asyncio.gather(*(timed_buy(client, sale_id, u) for u in voided_users))
             assert all(status == 503 and took < 4.0 for status, took in first)
             # The breaker is open: the next buyers get their 503 at once.
             fast = [await timed_buy(client, sale_id, random_user_id()) for _ in range(20)]
@@ -133,34 +164,59 @@ async def test_kafka_outage_gives_fast_503s_and_voids_return_the_stock_after(
             assert max(took for _, took in fast) < 0.5
             voided = set(await redis.hkeys(keys.voids))
             assert len(voided) == 5  # reserved, produce failed: voids waiting for Kafka
-            assert (
-                await redis.get(keys.stock) == "2"
-            )  # their stock is NOT back before the void is acked
+            slots = await redis.hmget(keys.buyers, voided_users)
+            assert {slot.removeprefix("void:") for slot in slots} == voided
+            assert all(slot.startswith("void:") for slot in slots)
+            assert await redis.get(keys.stock) == "2"
 
             kafka("up")
-            deadline = time.monotonic() + 60
-            while await redis.hlen(keys.voids) and time.monotonic() < deadline:  # noqa: ASYNC110
-                await asyncio.sleep(0.5)
-            assert await redis.hlen(keys.voids) == 0
-            assert await redis.get(keys.stock) == "7"  # the 5 voids gave their units back
-            # Like any client: on 503, come back after Retry-After (a void that timed out
-            # while the broker restarted may have re-opened the breaker for a second).
-            for _ in range(20):
-                again = await client.post(
-                    f"/api/sales/{sale_id}/orders", json={"user_id": random_user_id()}
-                )
-                if again.status_code != 503:
-                    break
-                await asyncio.sleep(float(again.headers["retry-after"]))
-            assert again.status_code == 202
 
-        tokens = {a.json()["order_id"] for a in [*live, again]}
+            async def voids_acknowledged() -> bool:
+                return await redis.hlen(keys.voids) == 0
+
+            await wait_for(voids_acknowledged, "recovery to publish the voids")
+            # Acknowledged, not applied (no consumer yet): Redis still holds the units that
+            # PostgreSQL would count if an OrderPlaced had landed.
+            assert await redis.get(keys.stock) == "2"
+            assert db_statuses(engine, voided) == {}
+            retry = await buy_past_the_breaker(client, sale_id, voided_users[0])
+            assert (retry.status_code, retry.json()) == (503, {"error": "previous_attempt_voided"})
+            assert "retry-after" in retry.headers
+
+            with running_inventory(inventory):
+
+                async def stock_back_after_the_db() -> bool:
+                    returned = set(await redis.smembers(keys.returned)) & voided
+                    failed = db_statuses(engine, voided)  # read after Redis: a commit precedes
+                    assert all(failed.get(o) == "FAILED" for o in returned), (returned, failed)
+                    return await redis.get(keys.stock) == "7"
+
+                await wait_for(stock_back_after_the_db, "the applied voids to return the stock")
+                assert db_statuses(engine, voided) == dict.fromkeys(voided, "FAILED")
+                remaining = "SELECT remaining_stock FROM sales WHERE sale_id = :s"
+                assert scalar(engine, remaining, s=sale_id) == 7  # the 3 live orders
+                assert await redis.hmget(keys.buyers, voided_users) == [None] * 5
+                # The slot is free: the voided user buys again, and so does a new one.
+                rebuy = await buy_past_the_breaker(client, sale_id, voided_users[0])
+                again = await buy_past_the_breaker(client, sale_id, random_user_id())
+                assert rebuy.status_code == again.status_code == 202
+                tokens = {a.json()["order_id"] for a in [*live, rebuy, again]}
+
+                async def all_tokens_created() -> bool:
+                    statuses = db_statuses(engine, tokens)
+                    return statuses == dict.fromkeys(tokens, "CREATED")
+
+                await wait_for(all_tokens_created, "the consumer to write the live orders")
+            assert scalar(engine, remaining, s=sale_id) == 5
+            assert await redis.get(keys.stock) == "5"
+            assert check_invariants(engine, sale_id) == []
+
         assert not tokens & voided  # no client ever held a voided order id
         # Read until every void arrived (a fresh reader may start before all partitions
         # are fetched); bounded by a deadline.
         deadline = time.monotonic() + 60
         while True:
-            events = events_of(bootstrap, topic, expected=4 + 5)
+            events = events_of(bootstrap, topic, expected=len(tokens) + 5)
             seen = {str(e.order_id) for e in events if isinstance(e, OrderVoided)}
             if seen >= voided or time.monotonic() > deadline:
                 break

@@ -9,7 +9,7 @@ from flashsale.contracts import CreateSale
 from flashsale.kafka import DeliveryFailed
 from order_service.bootstrap import Services, bootstrap
 from order_service.breaker import KafkaBreaker
-from order_service.domain import Outcome, Reservation, SaleState, decide
+from order_service.domain import VOID_PREFIX, Outcome, Reservation, SaleState, decide
 from order_service.ports import Due
 from order_service.settings import OrderServiceSettings
 from order_service.soldout import SoldOutFlags
@@ -43,9 +43,22 @@ class FakeReservations:
         self.pending.pop(order_id, None)
         self.pointers[order_id] = sale_id
 
-    async def mark_void(self, sale_id: str, order_id: str, voided: str) -> None:
+    async def mark_void(self, sale_id: str, user_id: str, order_id: str, voided: str) -> None:
         self.pending.pop(order_id, None)
         self.voids[order_id] = (sale_id, voided)
+        sale = self.sales[sale_id]
+        if sale.buyers.get(user_id) == order_id:  # as mark_void.lua: only its own slot
+            self.sales[sale_id] = replace(
+                sale, buyers={**sale.buyers, user_id: VOID_PREFIX + order_id}
+            )
+
+    def release(self, sale_id: str, order_id: str, user_id: str, quantity: int) -> None:
+        """What release.lua does when the consumer's relay returns a failed order's stock."""
+        sale = self.sales[sale_id]
+        buyers = dict(sale.buyers)
+        if buyers.get(user_id) in (order_id, VOID_PREFIX + order_id):
+            del buyers[user_id]
+        self.sales[sale_id] = replace(sale, stock=sale.stock + quantity, buyers=buyers)
 
     async def void_settled(self, sale_id: str, order_id: str) -> None:
         self.voids.pop(order_id, None)
@@ -88,17 +101,6 @@ class FakePublisher:
         if self.down:
             raise DeliveryFailed("broker down (fake)")
         self.sent.append((key, payload))
-
-
-@dataclass
-class FakeReleaser:
-    released: list[str] = field(default_factory=list)
-
-    async def release(self, sale_id: str, order_id: str, user_id: str, quantity: int) -> bool:
-        if order_id in self.released:
-            return False
-        self.released.append(order_id)
-        return True
 
 
 @dataclass
@@ -149,7 +151,6 @@ def fake_services(clock: FakeClock | None = None, **settings: object) -> Service
         reservations=FakeReservations(),
         idempotency=FakeIdempotency(),
         publisher=FakePublisher(),
-        releaser=FakeReleaser(),
         sales=FakeSales(),
         stock=FakeStock(),
         orders=FakeOrders(),

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from order_service.breaker import KafkaBreaker
-from order_service.domain import Outcome, SaleState, decide
+from order_service.domain import VOID_PREFIX, Outcome, SaleState, decide
 from order_service.soldout import SoldOutFlags
 from tests.unit.order_fakes import FakeClock
 
@@ -14,6 +16,10 @@ def test_decide_in_order() -> None:
     assert decide(None, "u", 1, "o", 150).outcome is Outcome.UNKNOWN_SALE
     already = decide(SALE, "old", 1, "o", 500)  # even after the end: the client learns its id
     assert (already.outcome, already.order_id) == (Outcome.ALREADY_PURCHASED, "o-0")
+    voided = replace(SALE, buyers={"old": f"{VOID_PREFIX}o-0"})
+    waiting = decide(voided, "old", 1, "o", 150)  # a voided id is never handed out
+    assert (waiting.outcome, waiting.order_id) == (Outcome.VOID_PENDING, None)
+    assert decide(voided, "old", 1, "o", 500).outcome is Outcome.VOID_PENDING
     assert decide(SALE, "u", 1, "o", 99).outcome is Outcome.NOT_ACTIVE
     assert decide(SALE, "u", 1, "o", 200).outcome is Outcome.NOT_ACTIVE  # the end is exclusive
     assert decide(SALE, "u", 3, "o", 150).outcome is Outcome.OVER_LIMIT

@@ -13,25 +13,20 @@ from tests.unit.order_fakes import (
     FakeClock,
     FakeOrders,
     FakePublisher,
-    FakeReleaser,
     FakeReservations,
     FakeStock,
     fake_services,
 )
 
 
-def parts(services: object) -> tuple[FakeReservations, FakePublisher, FakeReleaser]:
+def parts(services: object) -> tuple[FakeReservations, FakePublisher]:
     deps = services.deps  # type: ignore[attr-defined]
-    return (
-        cast(FakeReservations, deps.reservations),
-        cast(FakePublisher, deps.publisher),
-        cast(FakeReleaser, deps.releaser),
-    )
+    return cast(FakeReservations, deps.reservations), cast(FakePublisher, deps.publisher)
 
 
 async def test_reserved_order_is_answered_only_after_the_publish() -> None:
     services = fake_services()
-    reservations, publisher, _ = parts(services)
+    reservations, publisher = parts(services)
     reservations.add_sale("s1", stock=1)
     answer = await handlers.place_order(PlaceOrder(sale_id="s1", user_id="u1"), None, services.deps)
     assert answer.status == 202 and answer.body["status"] == "PENDING"
@@ -46,7 +41,7 @@ async def test_reserved_order_is_answered_only_after_the_publish() -> None:
 
 async def test_every_refusal_has_its_answer() -> None:
     services = fake_services()
-    reservations, _, _ = parts(services)
+    reservations, _ = parts(services)
     reservations.add_sale("s1", stock=2, limit=2)
     deps = services.deps
     first = await handlers.place_order(PlaceOrder(sale_id="s1", user_id="u1"), None, deps)
@@ -68,7 +63,7 @@ async def test_every_refusal_has_its_answer() -> None:
 async def test_a_sale_outside_its_window_is_not_active() -> None:
     clock = FakeClock(now=5_000.0)
     services = fake_services(clock)
-    reservations, _, _ = parts(services)
+    reservations, _ = parts(services)
     reservations.add_sale("s1", stock=5, now_ms=10_000_000)  # starts long after "now"
     answer = await handlers.place_order(PlaceOrder(sale_id="s1", user_id="u1"), None, services.deps)
     assert (answer.status, answer.body) == (409, {"error": "sale_not_active"})
@@ -76,7 +71,7 @@ async def test_a_sale_outside_its_window_is_not_active() -> None:
 
 async def test_sold_out_is_answered_from_the_flag_without_reserving() -> None:
     services = fake_services()
-    reservations, _, _ = parts(services)
+    reservations, _ = parts(services)
     reservations.add_sale("s1", stock=1)
     await handlers.place_order(PlaceOrder(sale_id="s1", user_id="u1"), None, services.deps)
     assert services.deps.flags.is_sold_out("s1")  # the last unit raised the flag
@@ -91,7 +86,7 @@ async def test_sold_out_is_answered_from_the_flag_without_reserving() -> None:
 
 async def test_failed_produce_voids_instead_of_undoing_and_fails_fast_after() -> None:
     services = fake_services()
-    reservations, publisher, releaser = parts(services)
+    reservations, publisher = parts(services)
     reservations.add_sale("s1", stock=5)
     publisher.down = True
     answer = await handlers.place_order(PlaceOrder(sale_id="s1", user_id="u1"), None, services.deps)
@@ -99,23 +94,46 @@ async def test_failed_produce_voids_instead_of_undoing_and_fails_fast_after() ->
     await asyncio.sleep(0.01)  # the background void attempt runs, and fails: Kafka is down
     [(order_id, (_, voided))] = reservations.voids.items()
     assert isinstance(decode_event(voided), OrderVoided)
-    assert reservations.pending == {} and releaser.released == []  # stock not back before the ack
+    assert reservations.pending == {} and reservations.sales["s1"].stock == 4
+    assert reservations.sales["s1"].buyers == {"u1": f"void:{order_id}"}
     # The breaker is open: the next buyer gets a 503 at once, nothing reserved.
     calls = reservations.calls
     fast = await handlers.place_order(PlaceOrder(sale_id="s1", user_id="u2"), None, services.deps)
     assert fast.status == 503 and reservations.calls == calls
-    # Kafka back: recovery publishes the void, then (only then) returns the stock.
+    # Kafka back: recovery publishes the void, and only forgets it: the stock stays taken
+    # until the consumer applied the void to the database.
     publisher.down = False
     done = await services.recovery.run_once()
-    assert done.voided == 1 and releaser.released == [order_id] and reservations.voids == {}
+    assert done.voided == 1 and reservations.voids == {}
+    assert reservations.sales["s1"].stock == 4
     [(key, payload)] = publisher.sent
     assert key == "u1" and isinstance(decode_event(payload), OrderVoided)
+
+
+async def test_a_voided_user_waits_for_the_void_to_be_applied_then_buys_again() -> None:
+    services = fake_services()
+    reservations, publisher = parts(services)
+    reservations.add_sale("s1", stock=5)
+    publisher.down = True
+    command = PlaceOrder(sale_id="s1", user_id="u1")
+    assert (await handlers.place_order(command, None, services.deps)).status == 503
+    [order_id] = reservations.voids
+    publisher.down = False
+    await services.recovery.run_once()  # the void is on Kafka, not yet in the database
+    for key in (None, "k-1"):
+        retry = await handlers.place_order(command, key, services.deps)
+        assert (retry.status, retry.body) == (503, {"error": "previous_attempt_voided"})
+        assert retry.retry_after == 1  # never already_purchased with the voided id
+    assert services.deps.idempotency.answers == {}  # type: ignore[attr-defined]
+    reservations.release("s1", order_id, "u1", 1)  # the consumer applied the void
+    again = await handlers.place_order(command, "k-1", services.deps)
+    assert again.status == 202 and again.body["order_id"] != order_id
 
 
 async def test_recovery_republishes_only_old_pending_reservations() -> None:
     clock = FakeClock(now=1_000.0)
     services = fake_services(clock)
-    reservations, publisher, _ = parts(services)
+    reservations, publisher = parts(services)
     services.recovery._clock = clock
     placed = OrderPlaced(
         order_id=uuid.uuid4(), sale_id="s1", user_id="u1", quantity=1, placed_at=datetime.now(UTC)
@@ -130,7 +148,7 @@ async def test_recovery_republishes_only_old_pending_reservations() -> None:
 
 async def test_same_idempotency_key_same_answer() -> None:
     services = fake_services()
-    reservations, publisher, _ = parts(services)
+    reservations, publisher = parts(services)
     reservations.add_sale("s1", stock=5)
     command = PlaceOrder(sale_id="s1", user_id="u1")
     first = await handlers.place_order(command, "k-1", services.deps)
@@ -141,7 +159,7 @@ async def test_same_idempotency_key_same_answer() -> None:
 
 async def test_order_status_db_then_pending_then_unknown() -> None:
     services = fake_services()
-    reservations, _, _ = parts(services)
+    reservations, _ = parts(services)
     orders = cast(FakeOrders, services.deps.orders)
     created, pending, unknown = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     orders.rows[created] = "CREATED"
