@@ -1,8 +1,10 @@
 """Raw ASGI middleware in front of the gateway's FastAPI app: the hard limit before any I/O.
 
 Order of the checks, cheapest and most protective first:
-1. the per-client bucket, then the global bucket -> 429 + Retry-After (precomputed);
-2. the edge sold-out cache -> the order service's 409 sold_out, without forwarding;
+1. the edge sold-out cache -> the order service's 409 sold_out, without forwarding. First,
+   because such a request never reaches the order service: it must not spend the global
+   bucket's tokens (and 429 the buyers of other sales) nor the client's own;
+2. the per-client bucket, then the global bucket -> 429 + Retry-After (precomputed);
 3. the shared Redis bucket, if configured (only for requests about to be forwarded);
 4. a declared body over the limit -> 413.
 Only /api/ requests are limited: the waiting room page and health checks always answer.
@@ -61,12 +63,12 @@ class GatewayEdge:
         if scope["type"] != "http" or not scope["path"].startswith("/api/"):
             await self.app(scope, receive, send)
             return
+        if is_sold_out_order(scope, self.sold_out):
+            await answer(send, SOLD_OUT)
+            return
         wait = self.per_client.take(self.clients.key(scope)) or self.global_bucket.take()
         if wait:
             await answer(send, RATE_LIMITED[min(math.ceil(wait), MAX_RETRY_AFTER)])
-            return
-        if is_sold_out_order(scope, self.sold_out):
-            await answer(send, SOLD_OUT)
             return
         if self.shared is not None:
             wait = await self.shared.take()

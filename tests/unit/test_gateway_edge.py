@@ -105,3 +105,15 @@ async def test_declared_body_over_the_limit_is_413() -> None:
     assert (await call(app, content_length="999999"))[0] == 413
     assert (await call(app, content_length="-1"))[0] == 413
     assert upstream.calls == 0
+
+
+async def test_sold_out_answers_spend_no_tokens() -> None:
+    clock = FakeClock()
+    app, upstream = edge(clock, client_burst=1)
+    app.sold_out.mark("s1")
+    for _ in range(50):  # a client hammering a sold-out sale gets the cheap answer...
+        assert (await call(app))[0] == 409
+    # ...and still has its one token for a sale that has stock.
+    assert (await call(app, path="/api/sales/s2/orders"))[0] == 202
+    assert (await call(app, path="/api/sales/s2/orders"))[0] == 429
+    assert upstream.calls == 1
