@@ -7,6 +7,7 @@ configs and clients when called: nothing connects at import time.
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -27,10 +28,16 @@ __all__ = [
 ]
 
 
+# librdkafka's own log lines go through Python logging (served by poll), not raw stderr:
+# services format them like the rest, and a client outliving its broker stays quiet.
+LIBRDKAFKA_LOG = logging.getLogger("flashsale.librdkafka")
+
+
 def producer_config(bootstrap: str, client_id: str, **overrides: Any) -> dict[str, Any]:
     config: dict[str, Any] = {
         "bootstrap.servers": bootstrap,
         "client.id": client_id,
+        "logger": LIBRDKAFKA_LOG,
         # A delivery report means every in-sync replica has the message: the order token
         # a client receives can no longer be lost with one broker.
         "acks": "all",
@@ -56,6 +63,7 @@ def consumer_config(
         "bootstrap.servers": bootstrap,
         "group.id": group_id,
         "client.id": client_id,
+        "logger": LIBRDKAFKA_LOG,
         # Offsets are stored by hand, only after the DB transaction that applied the
         # messages has committed; the background auto-commit then commits just those.
         "enable.auto.offset.store": False,
