@@ -235,7 +235,9 @@ def run(infra: InfraSettings | None = None) -> list[Row]:
                 [
                     ("bare ASGI hello", hello_url + sold_path, 200),
                     ("FastAPI hello", fastapi_url + sold_path, 200),
-                    ("gateway 429 path", limiting_url + sold_path, 429),
+                    # A sale the edge knows nothing about: sold-out answers come before
+                    # the buckets, so a sold-out path would never reach them.
+                    ("gateway 429 path", limiting_url + "/api/sales/bench-unknown/orders", 429),
                     ("sold out, order service", order_url + sold_path, 409),
                     ("sold out, gateway edge", edge_url + sold_path, 409),
                     ("sold out, forwarded by gateway", forwarding_url + sold_path, 409),
