@@ -19,8 +19,9 @@ from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 from sqlalchemy import Engine, text
 
-from flashsale.contracts import OrderPlaced, encode
+from flashsale.contracts import CreateSale, OrderPlaced, encode
 from flashsale.db import make_engine
+from flashsale.db.sales import insert_sale
 from flashsale.kafka import producer_config
 from flashsale.settings import InfraSettings
 from inventory_consumer.bootstrap import bootstrap
@@ -41,12 +42,15 @@ def _fresh_sale(engine: Engine, stock: int) -> str:
     sale_id = f"bench-{_suffix()}"
     now = datetime.now(UTC)
     with engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO sales (sale_id, name, total_stock, remaining_stock, starts_at, ends_at)"
-                " VALUES (:s, 'bench', :n, :n, :a, :b)"
+        insert_sale(
+            conn,
+            CreateSale(
+                sale_id=sale_id,
+                name="bench",
+                stock=stock,
+                starts_at=now,
+                ends_at=now + timedelta(hours=1),
             ),
-            {"s": sale_id, "n": stock, "a": now, "b": now + timedelta(hours=1)},
         )
     return sale_id
 

@@ -9,14 +9,10 @@ import uuid
 from sqlalchemy import Engine, text
 
 from flashsale.contracts import CreateSale
+from flashsale.db.sales import insert_sale
 
 __all__ = ["SqlOrderStatus", "SqlSales"]
 
-INSERT_SALE = text(
-    "INSERT INTO sales (sale_id, name, total_stock, remaining_stock, starts_at, ends_at, per_user_limit) "
-    "VALUES (:sale_id, :name, :stock, :stock, :starts_at, :ends_at, :per_user_limit) "
-    "ON CONFLICT (sale_id) DO NOTHING RETURNING sale_id"
-)
 SELECT_SALE = text(
     "SELECT name, total_stock, starts_at, ends_at, per_user_limit FROM sales WHERE sale_id = :sale_id"
 )
@@ -31,10 +27,8 @@ class SqlSales:
         return await asyncio.to_thread(self._add, sale)
 
     def _add(self, sale: CreateSale) -> str:
-        params = sale.model_dump(include={"sale_id", "name", "stock", "starts_at", "ends_at"})
-        params["per_user_limit"] = sale.per_user_limit
         with self._engine.begin() as conn:
-            if conn.execute(INSERT_SALE, params).first() is not None:
+            if insert_sale(conn, sale):
                 return "created"
             row = conn.execute(SELECT_SALE, {"sale_id": sale.sale_id}).one()
         same = (row.name, row.total_stock, row.starts_at, row.ends_at, row.per_user_limit) == (

@@ -21,7 +21,8 @@ from confluent_kafka import Producer
 from redis.asyncio import Redis as AsyncRedis
 from sqlalchemy import Engine, text
 
-from flashsale.contracts import OrderPlaced, encode
+from flashsale.contracts import CreateSale, OrderPlaced, encode
+from flashsale.db.sales import insert_sale
 from flashsale.kafka import producer_config
 from flashsale.settings import InfraSettings
 from flashsale.stock import SaleKeys, load_sale
@@ -39,20 +40,16 @@ def create_sale(
     """A fresh sale row in PostgreSQL, loaded into Redis like the admin API does."""
     sale_id = random_sale_id(name)
     now = datetime.now(UTC)
+    sale = CreateSale(
+        sale_id=sale_id,
+        name=sale_id,
+        stock=stock,
+        starts_at=now - timedelta(minutes=1),
+        ends_at=now + timedelta(hours=1),
+        per_user_limit=per_user_limit,
+    )
     with engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO sales (sale_id, name, total_stock, remaining_stock, starts_at, ends_at,"
-                " per_user_limit) VALUES (:s, :s, :n, :n, :a, :b, :limit)"
-            ),
-            {
-                "s": sale_id,
-                "n": stock,
-                "a": now - timedelta(minutes=1),
-                "b": now + timedelta(hours=1),
-                "limit": per_user_limit,
-            },
-        )
+        insert_sale(conn, sale)
 
     async def load() -> None:
         redis = AsyncRedis.from_url(infra.redis_url)
