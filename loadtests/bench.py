@@ -15,9 +15,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import typer
-from sqlalchemy import text
 
+from flashsale.contracts import CreateSale
 from flashsale.db import make_engine, upgrade
+from flashsale.db.sales import insert_sale
 from flashsale.settings import InfraSettings
 from loadtests import bench_consumer, bench_http, bench_raw
 
@@ -26,19 +27,15 @@ BASELINE_STOCK = 10_000_000
 
 def _baseline_sale(infra: InfraSettings) -> str:
     sale_id, now = f"bench-sync-{uuid.uuid4().hex[:8]}", datetime.now(UTC)
+    sale = CreateSale(
+        sale_id=sale_id,
+        name="sync baseline",
+        stock=BASELINE_STOCK,
+        starts_at=now - timedelta(minutes=1),
+        ends_at=now + timedelta(hours=1),
+    )
     with make_engine(infra.database_url).begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO sales (sale_id, name, total_stock, remaining_stock, starts_at, ends_at)"
-                " VALUES (:s, 'sync baseline', :n, :n, :a, :b)"
-            ),
-            {
-                "s": sale_id,
-                "n": BASELINE_STOCK,
-                "a": now - timedelta(minutes=1),
-                "b": now + timedelta(hours=1),
-            },
-        )
+        insert_sale(conn, sale)
     return sale_id
 
 
