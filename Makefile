@@ -32,7 +32,7 @@ infra-status: ## One line per infra service with its address
 	@bash $(INFRA) status
 
 init: install ## Apply DB migrations and create the Kafka topics (idempotent)
-	@$(WITH_INFRA); $(PY) -m flashsale.cli init
+	@$(WITH_INFRA) && $(PY) -m flashsale.cli init
 
 up: install ## Start the infra and every service in the background (.run/services.env)
 	@bash infra/local/services.sh up
@@ -54,14 +54,14 @@ test-unit: install ## Unit tests only: no infra needed
 	$(VENV)/bin/pytest tests/unit -q
 
 test: lint typecheck ## ruff + mypy + every test against the real Kafka, Redis and PostgreSQL
-	@$(WITH_INFRA); $(VENV)/bin/pytest -q
+	@$(WITH_INFRA) && $(VENV)/bin/pytest -q
 
 bench: install ## Measure the seed's claims side by side in one run (ratios; needs wrk, taskset)
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
-	@$(WITH_INFRA); $(PY) -m loadtests.bench
+	@$(WITH_INFRA) && $(PY) -m loadtests.bench
 
 check: install ## Check the invariants from the database
-	@$(WITH_INFRA); $(PY) -m flashsale.cli check
+	@$(WITH_INFRA) && $(PY) -m flashsale.cli check
 
 demo: up ## Start everything, run one flash sale through it and print the report
 	@set -a && source .run/infra.env && set +a && $(PY) -m loadtests.demo
