@@ -15,7 +15,8 @@ ENV
 install_missing() { # one apt run for all: parallel apt-get runs fight over the dpkg lock
   local pkgs=()
   command -v redis-server >/dev/null 2>&1 || pkgs+=(redis-server)
-  ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1 || pkgs+=(postgresql)
+  # The server's binaries, not just a client's: postgresql-client also fills that bin/.
+  ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || pkgs+=(postgresql)
   command -v java >/dev/null 2>&1 || pkgs+=(openjdk-17-jre-headless)
   command -v mvn >/dev/null 2>&1 || pkgs+=(maven)
   [ ${#pkgs[@]} -eq 0 ] || apt_install "${pkgs[@]}"

@@ -4,7 +4,8 @@
 source "$(dirname "$0")/common.sh"
 PIDFILE=$PIDS/postgres.pid
 
-pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
+# The newest installed server (a bin/ with `postgres` in it; a client-only one has psql).
+pg_bin() { ls /usr/lib/postgresql/*/bin/postgres 2>/dev/null | sort -V | tail -n 1 | xargs -r dirname; }
 as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
 # The data dir lives under .run/ unless the postgres user cannot reach it (a repo under
