@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import logging
 
-from flashsale.contracts import ContractError, OrderVoided, decode_event
+from flashsale.contracts import ContractError, OrderPlaced, OrderVoided, decode_event
 from flashsale.kafka import AsyncProducer, DeliveryFailed
 from order_service.breaker import KafkaBreaker
 from order_service.ports import Due, OrderPublisher, Reservations
 
-__all__ = ["KafkaOrderPublisher", "settle_void"]
+__all__ = ["KafkaOrderPublisher", "publish_due", "settle_void"]
 
 log = logging.getLogger(__name__)
 
@@ -35,28 +35,38 @@ class KafkaOrderPublisher:
         return self._producer.close(timeout)
 
 
-async def settle_void(
+async def publish_due(
     due: Due,
+    kind: type[OrderPlaced | OrderVoided],
     publisher: OrderPublisher,
-    reservations: Reservations,
     breaker: KafkaBreaker,
+) -> bool:
+    """Publish a stored event again, byte for byte (same event id: the consumers drop a
+    copy). True once Kafka acknowledged it; an unreadable entry is logged, never sent."""
+    try:
+        event = decode_event(due.payload)
+    except ContractError:
+        log.exception("unreadable %s entry %s of sale %s", kind.__name__, due.order_id, due.sale_id)
+        return False
+    if not isinstance(event, kind):
+        return False
+    try:
+        await publisher.publish(event.user_id, due.payload.encode())
+    except DeliveryFailed as exc:
+        breaker.failed()
+        log.warning("%s of %s not acknowledged yet: %s", kind.__name__, due.order_id, exc)
+        return False
+    breaker.succeeded()
+    return True
+
+
+async def settle_void(
+    due: Due, publisher: OrderPublisher, reservations: Reservations, breaker: KafkaBreaker
 ) -> bool:
     """Publish a void, then forget it. False: Kafka is still down, the void stays in
     Redis and the recovery loop tries again. The stock is not returned here (see above)."""
-    try:
-        void = decode_event(due.payload)
-    except ContractError:
-        log.exception("unreadable void %s of sale %s", due.order_id, due.sale_id)
+    if not await publish_due(due, OrderVoided, publisher, breaker):
         return False
-    if not isinstance(void, OrderVoided):
-        return False
-    try:
-        await publisher.publish(void.user_id, due.payload.encode())
-    except DeliveryFailed as exc:
-        breaker.failed()
-        log.warning("void of %s not acknowledged yet: %s", due.order_id, exc)
-        return False
-    breaker.succeeded()
     # A crash before this line publishes the void again: the consumer applies it once.
     await reservations.void_settled(due.sale_id, due.order_id)
     return True

@@ -18,11 +18,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flashsale.contracts import ContractError, OrderPlaced, decode_event
-from flashsale.kafka import DeliveryFailed
+from flashsale.contracts import OrderPlaced
 from order_service.breaker import KafkaBreaker
 from order_service.ports import Due, OrderPublisher, Reservations
-from order_service.publisher import settle_void
+from order_service.publisher import publish_due, settle_void
 
 __all__ = ["Recovery", "RecoveryRound"]
 
@@ -63,20 +62,8 @@ class Recovery:
         return RecoveryRound(republished=sum(republished), voided=sum(settled))
 
     async def _republish(self, due: Due) -> bool:
-        try:
-            placed = decode_event(due.payload)
-        except ContractError:
-            log.exception("unreadable pending order %s of sale %s", due.order_id, due.sale_id)
+        if not await publish_due(due, OrderPlaced, self._publisher, self._breaker):
             return False
-        if not isinstance(placed, OrderPlaced):
-            return False
-        try:
-            await self._publisher.publish(placed.user_id, due.payload.encode())
-        except DeliveryFailed as exc:
-            self._breaker.failed()
-            log.warning("re-publish of %s failed: %s", due.order_id, exc)
-            return False
-        self._breaker.succeeded()
         await self._reservations.acknowledged(due.sale_id, due.order_id)
         return True
 

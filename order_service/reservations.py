@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from redis.asyncio import Redis
@@ -92,14 +93,15 @@ class RedisReservations:
     async def void_settled(self, sale_id: str, order_id: str) -> None:
         await self._redis.hdel(SaleKeys(sale_id).voids, order_id)
 
-    async def _sale_ids(self) -> list[str]:
-        return sorted(_text(s) for s in await self._redis.smembers(SALES_SET))
+    async def _sale_chunks(self) -> AsyncIterator[list[str]]:
+        """Every sale id, SCAN_CHUNK at a time: one pipeline per chunk, not per sale."""
+        sale_ids = sorted(_text(s) for s in await self._redis.smembers(SALES_SET))
+        for start in range(0, len(sale_ids), SCAN_CHUNK):
+            yield sale_ids[start : start + SCAN_CHUNK]
 
     async def due_pending(self, older_than_ms: int, limit: int) -> list[Due]:
         due: list[Due] = []
-        sale_ids = await self._sale_ids()
-        for start in range(0, len(sale_ids), SCAN_CHUNK):
-            chunk = sale_ids[start : start + SCAN_CHUNK]
+        async for chunk in self._sale_chunks():
             async with self._redis.pipeline(transaction=False) as pipe:
                 for sale_id in chunk:
                     pipe.zrangebyscore(
@@ -117,9 +119,7 @@ class RedisReservations:
 
     async def due_voids(self, limit: int) -> list[Due]:
         due: list[Due] = []
-        sale_ids = await self._sale_ids()
-        for start in range(0, len(sale_ids), SCAN_CHUNK):
-            chunk = sale_ids[start : start + SCAN_CHUNK]
+        async for chunk in self._sale_chunks():
             async with self._redis.pipeline(transaction=False) as pipe:
                 for sale_id in chunk:
                     pipe.hgetall(SaleKeys(sale_id).voids)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
-import redis
+from redis import Redis as SyncRedis
+from redis.asyncio import Redis as AsyncRedis
 from sqlalchemy import Engine
 
 from flashsale.db import make_engine, upgrade
@@ -30,11 +31,19 @@ def engine(infra: InfraSettings) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def redis_client(infra: InfraSettings) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(infra.redis_url, decode_responses=True)
+def redis_client(infra: InfraSettings) -> Iterator[SyncRedis]:
+    client = SyncRedis.from_url(infra.redis_url, decode_responses=True)
     client.ping()
     yield client
     client.close()
+
+
+@pytest.fixture
+async def redis(infra: InfraSettings) -> AsyncIterator[AsyncRedis]:
+    """An asyncio client for the tests that drive the async services."""
+    client = AsyncRedis.from_url(infra.redis_url, decode_responses=True)
+    yield client
+    await client.aclose()
 
 
 @pytest.fixture(scope="session")

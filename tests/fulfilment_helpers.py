@@ -4,7 +4,6 @@ topics per test, OrderPlaced producers, the inventory consumer in a thread, boun
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 import time
 import uuid
@@ -31,6 +30,7 @@ from inventory_consumer.settings import InventoryConsumerSettings
 from notification_consumer.bootstrap import bootstrap as notification_bootstrap
 from notification_consumer.settings import NotificationConsumerSettings
 from tests.kafka_helpers import create_topic
+from tests.net import free_port
 from tests.random_refs import random_group, random_sale_id, random_topic, random_user_id
 
 
@@ -178,13 +178,6 @@ class SmtpSink:
     def received(self) -> list[EmailMessage]:
         with self._lock:
             return list(self.mails)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def notification_settings(

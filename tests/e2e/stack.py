@@ -6,42 +6,21 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from email import message_from_bytes
-from email.message import Message
 from pathlib import Path
-from typing import Any
 
 import httpx
-from aiosmtpd.controller import Controller
 
 from flashsale.kafka import ensure_topics
 from flashsale.settings import InfraSettings
+from tests.fulfilment_helpers import SmtpSink
+from tests.net import free_port
 from tests.random_refs import random_group, suffix
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class Inbox:
-    """An aiosmtpd handler that keeps every message it receives."""
-
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(message_from_bytes(envelope.content))
-        return "250 OK"
 
 
 @dataclass
@@ -50,7 +29,7 @@ class Stack:
     gateway_url: str
     order_url: str
     admin_token: str
-    inbox: Inbox
+    inbox: SmtpSink
     log_dir: Path
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
@@ -106,39 +85,36 @@ def running_stack(infra: InfraSettings, log_dir: Path, order_ttl_s: float = 900)
             }
         )
     )
-    inbox = Inbox()
-    smtp = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    smtp.start()
-    gateway_port, order_port, token = free_port(), free_port(), secrets.token_urlsafe(16)
-    env = {
-        **os.environ,
-        **topics,
-        "FLASHSALE_ADMIN_TOKEN": token,
-        "FLASHSALE_PORT": str(order_port),
-        "FLASHSALE_GATEWAY_PORT": str(gateway_port),
-        "FLASHSALE_GATEWAY_ORDER_SERVICE_URL": f"http://127.0.0.1:{order_port}",
-        # The test is the trusted proxy in front of the gateway: it names each buyer.
-        "FLASHSALE_GATEWAY_TRUSTED_PROXIES": '["127.0.0.1"]',
-        "FLASHSALE_INVENTORY_GROUP_ID": random_group("inventory"),
-        "FLASHSALE_NOTIFICATION_GROUP_ID": random_group("notify"),
-        "FLASHSALE_ORDER_TTL_S": str(order_ttl_s),
-        "FLASHSALE_SMTP_HOST": "127.0.0.1",
-        "FLASHSALE_SMTP_PORT": str(smtp.port),
-    }
-    stack = Stack(
-        env,
-        f"http://127.0.0.1:{gateway_port}",
-        f"http://127.0.0.1:{order_port}",
-        token,
-        inbox,
-        log_dir,
-    )
-    try:
-        stack.start("order_service", order_port)
-        stack.start("gateway", gateway_port)
-        stack.start("inventory_consumer")
-        stack.start("notification_consumer")
-        yield stack
-    finally:
-        stack.stop()
-        smtp.stop()
+    with SmtpSink() as inbox:
+        gateway_port, order_port, token = free_port(), free_port(), secrets.token_urlsafe(16)
+        env = {
+            **os.environ,
+            **topics,
+            "FLASHSALE_ADMIN_TOKEN": token,
+            "FLASHSALE_PORT": str(order_port),
+            "FLASHSALE_GATEWAY_PORT": str(gateway_port),
+            "FLASHSALE_GATEWAY_ORDER_SERVICE_URL": f"http://127.0.0.1:{order_port}",
+            # The test is the trusted proxy in front of the gateway: it names each buyer.
+            "FLASHSALE_GATEWAY_TRUSTED_PROXIES": '["127.0.0.1"]',
+            "FLASHSALE_INVENTORY_GROUP_ID": random_group("inventory"),
+            "FLASHSALE_NOTIFICATION_GROUP_ID": random_group("notify"),
+            "FLASHSALE_ORDER_TTL_S": str(order_ttl_s),
+            "FLASHSALE_SMTP_HOST": "127.0.0.1",
+            "FLASHSALE_SMTP_PORT": str(inbox.port),
+        }
+        stack = Stack(
+            env,
+            f"http://127.0.0.1:{gateway_port}",
+            f"http://127.0.0.1:{order_port}",
+            token,
+            inbox,
+            log_dir,
+        )
+        try:
+            stack.start("order_service", order_port)
+            stack.start("gateway", gateway_port)
+            stack.start("inventory_consumer")
+            stack.start("notification_consumer")
+            yield stack
+        finally:
+            stack.stop()

@@ -133,7 +133,7 @@ def test_a_stampede_sells_exactly_the_stock_once_per_user(stack: Stack, engine: 
 
     # One confirmation email per order, over real SMTP.
     def confirmations() -> list[str]:
-        return [m["Message-ID"] for m in stack.inbox.messages if sale_id in body_of(m)]
+        return [m["Message-ID"] for m in stack.inbox.received() if sale_id in body_of(m)]
 
     assert len(eventually(lambda: len(confirmations()) >= STOCK and confirmations())) == STOCK
     assert len(set(confirmations())) == STOCK
@@ -196,7 +196,7 @@ def test_pay_one_order_and_let_another_expire(
     assert again[0].status_code == 202
 
     def subjects() -> set[str]:
-        return {m["Subject"] for m in stack.inbox.messages if sale_id in body_of(m)}
+        return {m["Subject"] for m in stack.inbox.received() if sale_id in body_of(m)}
 
     # Confirmed x3 (payer, sleeper, sleeper again), paid, cancelled: one mail each.
     assert eventually(lambda: len(subjects()) >= 5, timeout=60), subjects()

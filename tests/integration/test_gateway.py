@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -21,13 +20,6 @@ from tests.integration.order_helpers import drop_sale, new_sale, new_topic, orde
 from tests.random_refs import random_user_id, suffix
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def redis(infra: InfraSettings) -> AsyncIterator[Redis]:
-    client = Redis.from_url(infra.redis_url, decode_responses=True)
-    yield client
-    await client.aclose()
 
 
 def gateway_settings(order_url: str, **overrides: object) -> GatewaySettings:

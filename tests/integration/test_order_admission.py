@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -28,13 +27,6 @@ from tests.integration.order_helpers import (
 from tests.random_refs import random_user_id
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def redis(infra: InfraSettings) -> AsyncIterator[Redis]:
-    client = Redis.from_url(infra.redis_url, decode_responses=True)
-    yield client
-    await client.aclose()
 
 
 async def buy(

@@ -52,13 +52,6 @@ async def chunks(parts: list[bytes]) -> AsyncIterator[bytes]:
         yield part
 
 
-@pytest.fixture
-async def redis(infra: InfraSettings) -> AsyncIterator[Redis]:
-    client = Redis.from_url(infra.redis_url, decode_responses=True)
-    yield client
-    await client.aclose()
-
-
 async def test_no_input_yields_a_5xx(infra: InfraSettings, redis: Redis) -> None:
     sale_id = await new_sale(redis, stock=1000)
     topic = new_topic(infra.kafka_bootstrap, "fuzz")

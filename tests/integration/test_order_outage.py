@@ -7,13 +7,8 @@ Runs against a broker of its own (never the shared one), stopped and restarted h
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
-import subprocess
-import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 
 import httpx
 import pytest
@@ -25,64 +20,15 @@ from flashsale.contracts import OrderPlaced, OrderVoided, decode_event
 from flashsale.settings import InfraSettings
 from flashsale.stock import SaleKeys
 from order_service.app import create_app
-from tests.asgi_server import free_port, serve
+from tests.asgi_server import serve
+from tests.dedicated_kafka import dedicated_kafka
 from tests.fulfilment_helpers import create_sale, inventory_settings, running_inventory, scalar
-from tests.infra import ROOT
 from tests.integration.order_helpers import drop_sale, events_of, new_topic, order_settings
 from tests.kafka_helpers import read_topic
+from tests.net import free_port_pair
 from tests.random_refs import random_user_id
 
 pytestmark = pytest.mark.integration
-
-
-def free_port_pair() -> int:
-    while True:  # a broker needs PORT and PORT+1 (its controller)
-        port = free_port()
-        if port < 65000 and free_port_is(port + 1):
-            return port
-
-
-def free_port_is(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-@contextmanager
-def own_broker() -> Iterator[tuple[str, Callable[[str], None]]]:
-    port = free_port_pair()
-    with tempfile.TemporaryDirectory(prefix="flashsale-outage-") as tmp:
-        env = {
-            **os.environ,
-            "FLASHSALE_RUN_DIR": tmp,
-            "FLASHSALE_KAFKA_PORT": str(port),
-            "FLASHSALE_KAFKA_LIB": str(ROOT / ".run/kafka/lib"),
-            "FLASHSALE_KAFKA_HEAP": "384m",
-        }
-
-        def kafka(action: str) -> None:
-            subprocess.run(
-                ["bash", str(ROOT / "infra/local/kafka.sh"), action],
-                env=env,
-                check=True,
-                timeout=180,
-            )
-
-        kafka("up")
-        try:
-            yield f"127.0.0.1:{port}", kafka
-        finally:
-            kafka("down")
-
-
-@pytest.fixture
-async def redis(infra: InfraSettings) -> AsyncIterator[Redis]:
-    client = Redis.from_url(infra.redis_url, decode_responses=True)
-    yield client
-    await client.aclose()
 
 
 async def timed_buy(client: httpx.AsyncClient, sale_id: str, user: str) -> tuple[int, float]:
@@ -125,7 +71,8 @@ async def wait_for(
 async def test_kafka_outage_gives_fast_503s_and_the_applied_voids_return_the_stock(
     infra: InfraSettings, engine: Engine, redis: Redis
 ) -> None:
-    with own_broker() as (bootstrap, kafka):
+    with dedicated_kafka(free_port_pair()) as cluster:
+        bootstrap, kafka = cluster.bootstrap, cluster.script
         topic = new_topic(bootstrap, "outage")
         own_infra = infra.model_copy(update={"kafka_bootstrap": bootstrap})
         # The fulfilment side of this test's topics; started late, as a lagging consumer.
