@@ -27,7 +27,6 @@ from datetime import datetime
 from pathlib import Path
 
 from redis.asyncio import Redis as AsyncRedis
-from redis.exceptions import NoScriptError
 
 __all__ = [
     "SALES_SET",
@@ -35,7 +34,7 @@ __all__ = [
     "SaleKeys",
     "StockReleaser",
     "load_sale",
-    "release_script",
+    "script_source",
 ]
 
 SALES_SET = "flashsale:sales"
@@ -93,8 +92,9 @@ class SaleKeys:
         ]
 
 
-def release_script() -> str:
-    return (Path(__file__).parent / "lua" / "release.lua").read_text()
+def script_source(name: str) -> str:
+    """The text of flashsale/lua/<name>.lua: the scripts every service shares."""
+    return (Path(__file__).parent / "lua" / f"{name}.lua").read_text()
 
 
 def _ms(moment: datetime) -> int:
@@ -134,18 +134,9 @@ class StockReleaser:
     """
 
     def __init__(self, redis: AsyncRedis) -> None:
-        self._redis = redis
-        self._source = release_script()
-        self._sha: str | None = None
+        # register_script reloads the script when a restarted Redis forgot it (NOSCRIPT).
+        self._release = redis.register_script(script_source("release"))
 
     async def release(self, sale_id: str, order_id: str, user_id: str, quantity: int) -> bool:
-        keys = SaleKeys(sale_id)
         args: list[str | int] = [order_id, user_id, quantity, sale_id]
-        if self._sha is None:
-            self._sha = await self._redis.script_load(self._source)
-        try:
-            result = await self._redis.evalsha(self._sha, len(keys.all()), *keys.all(), *args)
-        except NoScriptError:  # Redis restarted and forgot the script: load it again
-            self._sha = await self._redis.script_load(self._source)
-            result = await self._redis.evalsha(self._sha, len(keys.all()), *keys.all(), *args)
-        return int(result) == 1
+        return int(await self._release(keys=SaleKeys(sale_id).all(), args=args)) == 1

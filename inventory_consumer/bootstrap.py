@@ -17,7 +17,7 @@ from flashsale.kafka import consumer_config, producer_config
 from flashsale.metrics import Metrics, NullMetrics
 from inventory_consumer.batch import InventoryBatchHandler, RetryPolicy
 from inventory_consumer.expiry import ExpiryWorker
-from inventory_consumer.redis_stock import RedisStockReturner
+from inventory_consumer.redis_stock import RedisStock
 from inventory_consumer.relay import OutboxRelay
 from inventory_consumer.settings import InventoryConsumerSettings
 from inventory_consumer.store import OrderStore, SqlOrderStore
@@ -113,7 +113,7 @@ def _relay_worker(
 ) -> PeriodicWorker:
     producer = Producer(producer_config(settings.kafka_bootstrap, f"{client_id}-relay"))
     app.producers.append(producer)
-    returner = RedisStockReturner(settings.redis_url)
+    returner = RedisStock.from_url(settings.redis_url)
     relay = OutboxRelay(
         engine, producer, settings.order_events_topic, returner, settings.relay_batch
     )

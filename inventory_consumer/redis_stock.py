@@ -1,37 +1,55 @@
-"""A synchronous face for flashsale.stock.StockReleaser, for the consumer's worker threads.
-
-The consumer threads are synchronous (confluent-kafka, SQLAlchemy): each returner owns a
-private event loop and runs the one shared, idempotent release script on it. One
-returner per thread: an event loop is not thread-safe.
+"""The inventory consumer's Redis side, synchronous like its threads (confluent-kafka,
+SQLAlchemy): returning stock (release.lua), recording drift (drift.lua) and reinstating an
+order whose late void lost (reinstate.lua). redis-py's `register_script` reloads a script
+that a restarted Redis forgot. The client's pool makes one instance safe across threads.
 """
 
 from __future__ import annotations
 
-import asyncio
 from typing import Protocol
 
-from redis.asyncio import Redis
+from redis import Redis
 
-from flashsale.stock import StockReleaser
+from flashsale.stock import SaleKeys, script_source
 
-__all__ = ["RedisStockReturner", "StockReturner"]
+__all__ = ["RedisStock", "StockDrift", "StockReturner"]
 
 
 class StockReturner(Protocol):
     def release(self, sale_id: str, order_id: str, user_id: str, quantity: int) -> bool: ...
 
+    def reinstate(self, sale_id: str, order_id: str, user_id: str) -> None:
+        """A void lost to its placement: the user's slot "void:<id>" becomes the order id."""
 
-class RedisStockReturner:
-    def __init__(self, redis_url: str) -> None:
-        self._loop = asyncio.new_event_loop()
-        self._redis = Redis.from_url(redis_url)
-        self._releaser = StockReleaser(self._redis)
+
+class StockDrift(Protocol):
+    def record_drift(self, sale_id: str, order_id: str, user_id: str) -> bool:
+        """PostgreSQL refused this order for lack of stock: never give its unit back to
+        Redis, and close the sale there. True the first time for this order."""
+
+
+class RedisStock:
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+        self._release = redis.register_script(script_source("release"))
+        self._drift = redis.register_script(script_source("drift"))
+        self._reinstate = redis.register_script(script_source("reinstate"))
+
+    @classmethod
+    def from_url(cls, url: str) -> RedisStock:
+        return cls(Redis.from_url(url, decode_responses=True))
 
     def release(self, sale_id: str, order_id: str, user_id: str, quantity: int) -> bool:
-        return self._loop.run_until_complete(
-            self._releaser.release(sale_id, order_id, user_id, quantity)
-        )
+        args: list[str | int] = [order_id, user_id, quantity, sale_id]
+        return int(self._release(keys=SaleKeys(sale_id).all(), args=args)) == 1
+
+    def record_drift(self, sale_id: str, order_id: str, user_id: str) -> bool:
+        args = [order_id, user_id, sale_id]
+        return int(self._drift(keys=SaleKeys(sale_id).all(), args=args)) == 1
+
+    def reinstate(self, sale_id: str, order_id: str, user_id: str) -> None:
+        keys = SaleKeys(sale_id)
+        self._reinstate(keys=[keys.buyers, keys.voids], args=[user_id, order_id])
 
     def close(self) -> None:
-        self._loop.run_until_complete(self._redis.aclose())
-        self._loop.close()
+        self._redis.close()

@@ -22,6 +22,11 @@ class OrderStore(Protocol):
     def apply(self, plan: BatchPlan) -> BatchOutcome: ...
     def fail_placed(self, placed: OrderPlaced, reason: str) -> None: ...
 
+    def refuse_oversold(self, placed: OrderPlaced) -> None:
+        """PostgreSQL has no stock left for this placement: Redis drifted. Write its FAILED
+        row (and OrderFailed); the caller has already told Redis (StockDrift), so the
+        relay's release of it is a no-op and the unit never goes back to Redis."""
+
 
 # ON CONFLICT without a target: the order_id key AND the one-live-order-per-user index.
 _CREATE = text("""
@@ -170,6 +175,9 @@ class SqlOrderStore:
         tombs = conn.execute(_TOMBSTONE, _params(losers)).all() if losers else []
         events += [_failed_event(r) for r in tombs]
         return len(tombs)
+
+    def refuse_oversold(self, placed: OrderPlaced) -> None:
+        self.fail_placed(placed, "out of stock in the database (Redis had drifted)")
 
     def fail_placed(self, placed: OrderPlaced, reason: str) -> None:
         row = (placed.order_id, placed.sale_id, placed.user_id, placed.quantity, reason[:500])
