@@ -26,6 +26,7 @@ __all__ = [
     "OrderFailed",
     "OrderPaid",
     "OrderPlaced",
+    "OrderReinstated",
     "OrderStatus",
     "OrderVoided",
     "PayOrder",
@@ -163,8 +164,25 @@ class OrderFailed(Event):
     reason: str
 
 
+class OrderReinstated(Event):
+    """A void arrived for an order whose OrderPlaced had reached Kafka: the order stands.
+    The relay turns the user's "void:<id>" slot back into the order id."""
+
+    type: Literal["OrderReinstated"] = "OrderReinstated"
+    version: Literal[1] = 1
+    order_id: uuid.UUID
+    sale_id: SaleId
+    user_id: UserId
+
+
 AnyEvent = Annotated[
-    OrderPlaced | OrderVoided | OrderCreated | OrderPaid | OrderCancelled | OrderFailed,
+    OrderPlaced
+    | OrderVoided
+    | OrderCreated
+    | OrderPaid
+    | OrderCancelled
+    | OrderFailed
+    | OrderReinstated,
     Field(discriminator="type"),
 ]
 _EVENTS: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)

@@ -9,11 +9,18 @@ from collections.abc import Sequence
 
 from sqlalchemy import Connection, text
 
-from flashsale.contracts import OrderCancelled, OrderCreated, OrderFailed, OrderPaid, encode
+from flashsale.contracts import (
+    OrderCancelled,
+    OrderCreated,
+    OrderFailed,
+    OrderPaid,
+    OrderReinstated,
+    encode,
+)
 
 __all__ = ["OutboxEvent", "add_to_outbox"]
 
-OutboxEvent = OrderCreated | OrderPaid | OrderCancelled | OrderFailed
+OutboxEvent = OrderCreated | OrderPaid | OrderCancelled | OrderFailed | OrderReinstated
 
 _INSERT = text("""
     INSERT INTO outbox (event_id, topic, key, event_type, payload)

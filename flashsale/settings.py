@@ -22,6 +22,9 @@ class KafkaSettings(BaseSettings):
     orders_partitions: int = 12
     order_events_partitions: int = 12
     dlq_partitions: int = 3
+    # The inventory consumers' group: its lag is what the repair waits out, the checker
+    # reports and the autoscaler scales on.
+    inventory_group_id: str = "flashsale.inventory"
     # None: the broker's default.replication.factor (1 locally, 3 on the 3-broker cluster).
     replication_factor: int | None = None
 

@@ -1,9 +1,16 @@
 """Pure batch planning: which orders a batch creates and which it voids. No I/O.
 
 A batch may hold the same OrderPlaced twice (redelivery, re-publication by the order
-service's recovery) and an OrderVoided next to the OrderPlaced it voids. A voided order
-id is final whatever the order of the two, so a placement voided in the same batch is
-not created at all: the void writes its FAILED tombstone instead.
+service's recovery) and an OrderVoided next to the OrderPlaced it voids.
+
+The rule for voids: an order whose OrderPlaced reached Kafka stands. The order service
+voids an order when its produce was not acknowledged, but an unacknowledged message may
+still have landed; if it did, it sits before its void in the same partition (both are
+keyed by user), so every consumer meets the placement first. The placement is created
+and the void loses (the store reinstates the order); a void only ever stops a placement
+that never landed, by writing its FAILED tombstone. The outcome depends on the log
+alone, never on how messages fall into batches, nor on whether the order was paid or
+its confirmation sent in between.
 """
 
 from __future__ import annotations
@@ -33,8 +40,8 @@ class BatchOutcome:
     created: int = 0
     duplicates: int = 0
     rejected: int = 0  # a second live order of one user: FAILED, stock owed back
-    voided: int = 0  # CREATED orders turned FAILED, DB stock returned
-    tombstones: int = 0  # voided before they were ever created
+    reinstated: int = 0  # voids that lost: their placement had landed, the order stands
+    tombstones: int = 0  # voids of placements that never landed: FAILED, stock owed back
 
 
 def plan_batch(events: Iterable[OrderPlaced | OrderVoided]) -> BatchPlan:
@@ -45,5 +52,4 @@ def plan_batch(events: Iterable[OrderPlaced | OrderVoided]) -> BatchPlan:
             voided.setdefault(event.order_id, event)
         else:
             placed.setdefault(event.order_id, event)
-    creatable = tuple(p for oid, p in placed.items() if oid not in voided)
-    return BatchPlan(to_create=creatable, to_void=tuple(voided.values()))
+    return BatchPlan(to_create=tuple(placed.values()), to_void=tuple(voided.values()))

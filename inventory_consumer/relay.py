@@ -8,9 +8,13 @@ share the key, hence the partition). The rows are also locked FOR UPDATE SKIP LO
 even two relays that raced past the lock could never pick the same row. A crash between
 the produce and the commit re-publishes those rows: consumers dedup by (order, kind).
 
-Stock owed to Redis: an OrderCancelled/OrderFailed row is the durable record that an
-order's stock must go back to Redis. The relay returns it (release.lua, idempotent per
-order id) before publishing the row, so no crash between a DB commit and Redis loses it.
+Redis follows the outbox: an OrderCancelled/OrderFailed row is the durable record that an
+order's stock must go back to Redis, an OrderReinstated row that a voided slot must name
+its order again. The relay applies it to Redis (release.lua / reinstate.lua, idempotent
+per order id) before publishing the row, so no crash between a DB commit and Redis
+loses it. When that fails (Redis down), the row and every later row of the same order
+wait for the next round; the other orders' rows go on: one order's trouble never stalls
+the topic, and each order's events stay in order.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ __all__ = ["OutboxRelay"]
 
 log = logging.getLogger(__name__)
 RETURNS_STOCK = frozenset({"OrderCancelled", "OrderFailed"})
+REINSTATES = "OrderReinstated"
 
 _LOCK = text("SELECT pg_try_advisory_xact_lock(hashtext('flashsale.relay:' || :topic))")
 _PENDING = text("""
@@ -68,29 +73,48 @@ class OutboxRelay:
 
     def _publish(self, rows: Sequence[Row[*tuple[Any, ...]]]) -> list[int]:
         reports: dict[int, KafkaError | None] = {}
-        produced: list[int] = []
+        produced: list[Row[Any]] = []
+        waiting: set[str] = set()  # orders (keys) with an earlier row not done this round
         for row in rows:
+            if row.key in waiting:
+                continue
             try:
-                self._return_stock(row)
-            except Exception as exc:  # Redis down: publish what came before, retry later
-                log.warning("stock return failed, relay pauses at outbox id %s: %r", row.id, exc)
-                break
+                self._apply_to_redis(row)
+            except Exception as exc:  # Redis down: this order waits, the others go on
+                log.warning(
+                    "Redis step failed, order %s waits at outbox id %s: %r", row.key, row.id, exc
+                )
+                waiting.add(row.key)
+                continue
             self._producer.produce(
                 self._topic, row.body, row.key, on_delivery=partial(_report, reports, row.id)
             )
-            produced.append(row.id)
+            produced.append(row)
         self._producer.flush(self._flush_timeout_s)
-        sent: list[int] = []
-        for row_id in produced:  # the delivered prefix only: a gap would break the order
-            if row_id not in reports or reports[row_id] is not None:
-                break
-            sent.append(row_id)
-        return sent
+        return _delivered_in_order(produced, reports)
 
-    def _return_stock(self, row: Row[Any]) -> None:
+    def _apply_to_redis(self, row: Row[Any]) -> None:
+        p = row.payload
         if row.event_type in RETURNS_STOCK:
-            p = row.payload
             self._returner.release(p["sale_id"], p["order_id"], p["user_id"], int(p["quantity"]))
+        elif row.event_type == REINSTATES:
+            self._returner.reinstate(p["sale_id"], p["order_id"], p["user_id"])
+
+
+def _delivered_in_order(
+    produced: Sequence[Row[Any]], reports: dict[int, KafkaError | None]
+) -> list[int]:
+    """The rows to mark sent: delivered, with every earlier row of their order delivered
+    too. A row after an undelivered one of the same order is sent again next round, after
+    it (the consumers drop the copy), so no order's events are ever marked out of order."""
+    sent: list[int] = []
+    broken: set[str] = set()
+    for row in produced:
+        if row.key not in broken and row.id in reports and reports[row.id] is None:
+            sent.append(row.id)
+        else:
+            broken.add(row.key)
+    return sent
 
 
 def _report(

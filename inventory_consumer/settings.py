@@ -14,7 +14,6 @@ class InventoryConsumerSettings(InfraSettings):
     model_config = SettingsConfigDict(env_prefix="FLASHSALE_", extra="ignore")
 
     service_name: str = "inventory_consumer"
-    inventory_group_id: str = "flashsale.inventory"
 
     # A batch is up to this many messages, or whatever arrived within batch_max_ms.
     batch_max_messages: int = Field(500, ge=1, le=10_000)

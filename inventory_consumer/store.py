@@ -11,11 +11,20 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, Row, text
 
-from flashsale.contracts import OrderCreated, OrderFailed, OrderPlaced
-from flashsale.outbox import add_to_outbox
+from flashsale.contracts import (
+    OrderCreated,
+    OrderFailed,
+    OrderPlaced,
+    OrderReinstated,
+    OrderVoided,
+)
+from flashsale.outbox import OutboxEvent, add_to_outbox
 from inventory_consumer.plan import BatchOutcome, BatchPlan
 
-__all__ = ["OrderStore", "SqlOrderStore", "move_stock"]
+__all__ = ["OVERSOLD_REASON", "OrderStore", "SqlOrderStore", "move_stock"]
+
+# A FAILED order PostgreSQL had no stock for: Redis counted units that were not there.
+OVERSOLD_REASON = "out of stock in the database: Redis had drifted"
 
 
 class OrderStore(Protocol):
@@ -50,13 +59,10 @@ _TOMBSTONE = text("""
     ON CONFLICT DO NOTHING
     RETURNING order_id, sale_id, user_id, quantity, reason""")
 
-_FAIL_CREATED = text("""
-    UPDATE orders SET status = 'FAILED', reason = o.detail, updated_at = now()
-    FROM unnest(CAST(:order_ids AS uuid[]), CAST(:sale_ids AS text[]), CAST(:user_ids AS text[]),
-                CAST(:quantities AS int[]), CAST(:details AS text[]))
-         AS o(order_id, sale_id, user_id, quantity, detail)
-    WHERE orders.order_id = o.order_id AND orders.status = 'CREATED'
-    RETURNING orders.order_id, orders.sale_id, orders.user_id, orders.quantity, orders.reason""")
+# The orders a void lost to: their placement landed, so they stand (see plan.py).
+_STANDING = text("""
+    SELECT order_id, sale_id, user_id FROM orders
+    WHERE order_id = ANY(CAST(:ids AS uuid[])) AND status IN ('CREATED', 'PAID')""")
 
 _EXISTING = text("SELECT order_id FROM orders WHERE order_id = ANY(CAST(:ids AS uuid[]))")
 
@@ -111,29 +117,46 @@ class SqlOrderStore:
 
     def _apply(self, conn: Connection, plan: BatchPlan) -> BatchOutcome:
         stock: Counter[str] = Counter()
-        events: list[OrderCreated | OrderFailed] = []
+        events: list[OutboxEvent] = []
         created = self._create(conn, plan.to_create, stock, events)
         rejected = self._reject_unplaced(conn, plan.to_create, created, events)
-        voids = [
-            (v.order_id, v.sale_id, v.user_id, v.quantity, f"voided: {v.reason}")
-            for v in plan.to_void
-        ]
-        failed = conn.execute(_FAIL_CREATED, _params(voids)).all() if voids else []
-        for row in failed:
-            stock[row.sale_id] += row.quantity  # its DB stock comes back
-        tombs = conn.execute(_TOMBSTONE, _params(voids)).all() if voids else []
-        events += [_failed_event(r) for r in (*failed, *tombs)]  # the relay returns Redis stock
+        tombs, reinstated = self._void(conn, plan.to_void, events)
         move_stock(conn, stock)
         add_to_outbox(conn, self._topic, events)
         dupes = len(plan.to_create) - len(created) - rejected
-        return BatchOutcome(len(created), dupes, rejected, len(failed), len(tombs))
+        return BatchOutcome(len(created), dupes, rejected, reinstated, tombs)
+
+    def _void(
+        self,
+        conn: Connection,
+        voids: Sequence[OrderVoided],
+        events: list[OutboxEvent],
+    ) -> tuple[int, int]:
+        """Tombstone first, then look: a concurrent apply of the same placement holds its
+        uncommitted row, so the INSERT waits for it and then conflicts. A void can never
+        miss its placement, and never kills an order that landed."""
+        if not voids:
+            return 0, 0
+        rows = [
+            (v.order_id, v.sale_id, v.user_id, v.quantity, f"voided: {v.reason}") for v in voids
+        ]
+        tombs = conn.execute(_TOMBSTONE, _params(rows)).all()
+        events += [_failed_event(r) for r in tombs]  # the relay returns the Redis stock
+        dead = {r.order_id for r in tombs}
+        ids = [v.order_id for v in voids if v.order_id not in dead]
+        standing = conn.execute(_STANDING, {"ids": ids}).all() if ids else []
+        events += [
+            OrderReinstated(order_id=r.order_id, sale_id=r.sale_id, user_id=r.user_id)
+            for r in standing
+        ]
+        return len(tombs), len(standing)
 
     def _create(
         self,
         conn: Connection,
         placed: Sequence[OrderPlaced],
         stock: Counter[str],
-        events: list[OrderCreated | OrderFailed],
+        events: list[OutboxEvent],
     ) -> set[uuid.UUID]:
         if not placed:
             return set()
@@ -159,7 +182,7 @@ class SqlOrderStore:
         conn: Connection,
         placed: Sequence[OrderPlaced],
         created: set[uuid.UUID],
-        events: list[OrderCreated | OrderFailed],
+        events: list[OutboxEvent],
     ) -> int:
         """An OrderPlaced neither inserted nor already present lost to the live-order index:
         the user holds another live order. Fail it, so its token still ends somewhere."""
@@ -177,7 +200,7 @@ class SqlOrderStore:
         return len(tombs)
 
     def refuse_oversold(self, placed: OrderPlaced) -> None:
-        self.fail_placed(placed, "out of stock in the database (Redis had drifted)")
+        self.fail_placed(placed, OVERSOLD_REASON)
 
     def fail_placed(self, placed: OrderPlaced, reason: str) -> None:
         row = (placed.order_id, placed.sale_id, placed.user_id, placed.quantity, reason[:500])
