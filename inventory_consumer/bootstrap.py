@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from confluent_kafka import Consumer, Producer
@@ -34,6 +35,7 @@ class InventoryConsumer:
     stop: threading.Event
     engine: Engine
     producers: list[Producer] = field(default_factory=list)
+    closers: list[Callable[[], None]] = field(default_factory=list)
 
     def run(self) -> None:
         """Run until `stop` is set: the workers in threads, the poll loop in this one."""
@@ -47,6 +49,8 @@ class InventoryConsumer:
                 worker.join(timeout=15)
             for producer in self.producers:
                 producer.flush(5)
+            for close in self.closers:
+                close()
             self.engine.dispose()
 
 
@@ -61,11 +65,14 @@ def bootstrap(
     metrics: Metrics | None = None,
     store: OrderStore | None = None,
     dlq: DeadLetterSink | None = None,
+    redis_stock: RedisStock | None = None,
 ) -> InventoryConsumer:
     stop = stop or threading.Event()
     metrics = metrics or NullMetrics()
     client_id = _client_id(settings)
     engine = make_engine(settings.database_url)
+    # One client for the handler (drift) and the relay (releases): its pool is thread-safe.
+    redis_stock = redis_stock or RedisStock.from_url(settings.redis_url)
     dlq_producer = Producer(producer_config(settings.kafka_bootstrap, f"{client_id}-dlq"))
     throttle = (
         TokenBucket(settings.max_orders_per_second) if settings.max_orders_per_second else None
@@ -78,6 +85,7 @@ def bootstrap(
         stop=stop,
         policy=RetryPolicy(settings.max_attempts, settings.retry_base_s, settings.retry_cap_s),
         throttle=throttle,
+        drift=redis_stock,
     )
     batch_max = settings.batch_max_messages
     if throttle is not None:  # batches no larger than the burst keep the write rate smooth
@@ -93,9 +101,9 @@ def bootstrap(
         settings.batch_max_ms / 1000,
         stop,
     )
-    app = InventoryConsumer(loop, [], stop, engine, [dlq_producer])
+    app = InventoryConsumer(loop, [], stop, engine, [dlq_producer], [redis_stock.close])
     if settings.relay_enabled:
-        app.workers.append(_relay_worker(settings, engine, stop, client_id, app))
+        app.workers.append(_relay_worker(settings, engine, stop, client_id, app, redis_stock))
     if settings.expiry_enabled:
         expiry = ExpiryWorker(engine, settings.order_events_topic, settings.expiry_batch)
         app.workers.append(
@@ -110,13 +118,11 @@ def _relay_worker(
     stop: threading.Event,
     client_id: str,
     app: InventoryConsumer,
+    redis_stock: RedisStock,
 ) -> PeriodicWorker:
     producer = Producer(producer_config(settings.kafka_bootstrap, f"{client_id}-relay"))
     app.producers.append(producer)
-    returner = RedisStock.from_url(settings.redis_url)
     relay = OutboxRelay(
-        engine, producer, settings.order_events_topic, returner, settings.relay_batch
+        engine, producer, settings.order_events_topic, redis_stock, settings.relay_batch
     )
-    return PeriodicWorker(
-        "outbox-relay", relay.relay_once, settings.relay_interval_s, stop, on_exit=returner.close
-    )
+    return PeriodicWorker("outbox-relay", relay.relay_once, settings.relay_interval_s, stop)

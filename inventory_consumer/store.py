@@ -113,9 +113,10 @@ class SqlOrderStore:
 
     def apply(self, plan: BatchPlan) -> BatchOutcome:
         with self._engine.begin() as conn:
-            return self._apply(conn, plan)
+            return self.apply_in(conn, plan)
 
-    def _apply(self, conn: Connection, plan: BatchPlan) -> BatchOutcome:
+    def apply_in(self, conn: Connection, plan: BatchPlan) -> BatchOutcome:
+        """Apply a plan inside the caller's transaction (apply() commits its own)."""
         stock: Counter[str] = Counter()
         events: list[OutboxEvent] = []
         created = self._create(conn, plan.to_create, stock, events)

@@ -78,3 +78,55 @@ def test_three_relays_publish_each_row_once_in_order_per_order(
         seen[event.order_id].append(event.type)
     assert all(types == ["OrderCreated", "OrderPaid", "OrderCancelled"] for types in seen.values())
     assert set(seen) == set(orders)
+
+
+class FlakyRedis:
+    """Fails every Redis step of one order until told to recover."""
+
+    def __init__(self, broken: str) -> None:
+        self.broken = broken
+        self.released: list[str] = []
+
+    def release(self, sale_id: str, order_id: str, user_id: str, quantity: int) -> bool:
+        if order_id == self.broken:
+            raise ConnectionError("redis: connection refused")
+        self.released.append(order_id)
+        return True
+
+    def reinstate(self, sale_id: str, order_id: str, user_id: str) -> None:
+        pass
+
+
+def test_one_order_whose_redis_step_fails_waits_while_the_others_go_on(
+    infra: InfraSettings, engine: Engine
+) -> None:
+    topic = random_topic("events")
+    create_topic(infra.kafka_bootstrap, topic, 3)
+    stuck, others = uuid.uuid4(), [uuid.uuid4() for _ in range(5)]
+    now = datetime.now(UTC)
+    events: list[OutboxEvent] = []
+    for oid in [stuck, *others]:
+        events.append(
+            OrderCreated(order_id=oid, sale_id="s", user_id="u", quantity=1, expires_at=now)
+        )
+        events.append(
+            OrderCancelled(order_id=oid, sale_id="s", user_id="u", quantity=1, reason="r")
+        )
+    with engine.begin() as conn:
+        add_to_outbox(conn, topic, events)
+    redis = FlakyRedis(str(stuck))
+    relay = OutboxRelay(engine, Producer(producer_config(infra.kafka_bootstrap, "t")), topic, redis)
+
+    assert relay.relay_once() == 11  # all but the stuck order's cancellation
+    assert relay.relay_once() == 0  # it waits: no gap, no reordering
+    redis.broken = ""
+    assert relay.relay_once() == 1
+
+    messages = read_topic(infra.kafka_bootstrap, topic, 12, timeout=30)
+    seen: dict[uuid.UUID, list[str]] = defaultdict(list)
+    for msg in sorted(messages, key=lambda m: (m.partition(), m.offset())):
+        event = decode_event(msg.value())
+        seen[event.order_id].append(event.type)
+    assert all(types == ["OrderCreated", "OrderCancelled"] for types in seen.values())
+    assert set(seen) == {stuck, *others}
+    assert sorted(redis.released) == sorted(map(str, [*others, stuck]))

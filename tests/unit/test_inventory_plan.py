@@ -1,4 +1,5 @@
-"""Batch planning: duplicates collapse, a void wins over its placement in any order."""
+"""Batch planning: duplicates collapse; a placement and its void are both planned, in any
+order, so the store decides by the log alone (the placement stands)."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ def test_duplicates_collapse_to_the_first_sighting_in_offset_order() -> None:
     assert plan.to_void == ()
 
 
-def test_a_placement_voided_in_the_same_batch_is_not_created_whatever_the_order() -> None:
+def test_a_placement_and_its_void_in_one_batch_plan_the_same_whatever_the_order() -> None:
     a, b = _placed(user="a"), _placed(user="b")
     orders: list[list[OrderPlaced | OrderVoided]] = [
         [a, _voided(a.order_id), b],
@@ -38,7 +39,7 @@ def test_a_placement_voided_in_the_same_batch_is_not_created_whatever_the_order(
     ]
     for events in orders:
         plan = plan_batch(events)
-        assert plan.to_create == (b,)
+        assert plan.to_create == (a, b)  # created first: the void then finds it standing
         assert [v.order_id for v in plan.to_void] == [a.order_id]
 
 
