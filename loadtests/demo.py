@@ -22,7 +22,7 @@ import httpx
 import typer
 from sqlalchemy import text
 
-from flashsale.check import check_invariants
+from flashsale.check_pipeline import check_pipeline
 from flashsale.db import make_engine
 from flashsale.settings import InfraSettings
 
@@ -148,16 +148,13 @@ def main(stock: int = 100, buyers: int = 2000, concurrency: int = 100) -> None:
             else 0
         )
     typer.echo(f"           {mails} confirmation emails in {maildir}")
-    violations = check_invariants(engine, sale_id)
-    typer.echo(
-        "invariants "
-        + (
-            "hold: no oversell, one order per user, stock balances"
-            if not violations
-            else f"VIOLATED: {violations}"
-        )
-    )
-    if violations or rows != len(admitted):
+    report = check_pipeline(infra, sale_id)
+    typer.echo(f"flashsale check --sale {sale_id}:")
+    for check in report.checks:
+        typer.echo(f"           {'ok      ' if check.ok else 'VIOLATED'} {check.name}")
+        if not check.ok:
+            typer.echo(f"             {check.violations[:5]}")
+    if not report.ok or rows != len(admitted):
         raise typer.Exit(1)
 
 
