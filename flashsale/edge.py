@@ -1,5 +1,5 @@
 """What the raw ASGI edges of the gateway and the order service share: fixed answers built
-once at start, the order path's sale id, and sold-out flags with a TTL.
+once at start, the order path's sale id, sold-out flags with a TTL, and the size checks.
 
 The paths that carry most of a flash sale's traffic (rate limited, sold out) are answered
 here, before any framework, validation or I/O: a dict lookup and two prebuilt messages.
@@ -12,12 +12,14 @@ from collections.abc import Callable
 from typing import Any
 
 __all__ = [
+    "HEADERS_TOO_LARGE",
     "TOO_LARGE",
     "Message",
     "SoldOutFlags",
     "answer",
     "declared_length",
     "has_header",
+    "headers_over",
     "is_sold_out_order",
     "order_sale_id",
     "precomputed",
@@ -44,6 +46,9 @@ def precomputed(status: int, body: bytes, *headers: tuple[bytes, bytes]) -> tupl
 
 # Answered before the body is read when the declared Content-Length is over the limit.
 TOO_LARGE = precomputed(413, b'{"error":"body_too_large"}', (b"connection", b"close"))
+# Answered when the request's headers (names plus values) are over the limit: the server
+# has already read them, but nothing past the edge parses or copies them.
+HEADERS_TOO_LARGE = precomputed(431, b'{"error":"headers_too_large"}', (b"connection", b"close"))
 
 
 def order_sale_id(path: str) -> str | None:
@@ -89,6 +94,14 @@ def has_header(scope: Message, name: bytes) -> bool:
         if key == name:
             return True
     return False
+
+
+def headers_over(scope: Message, limit: int) -> bool:
+    """Do the request's header names and values add up to more than `limit` bytes?"""
+    size = 0
+    for name, value in scope["headers"]:
+        size += len(name) + len(value)
+    return size > limit
 
 
 def declared_length(scope: Message) -> int:

@@ -31,6 +31,8 @@ __all__ = [
 # librdkafka's own log lines go through Python logging (served by poll), not raw stderr:
 # services format them like the rest, and a client outliving its broker stays quiet.
 LIBRDKAFKA_LOG = logging.getLogger("flashsale.librdkafka")
+# A dead producer's purged messages get their reports at once; this only bounds a hang.
+ABANDON_TIMEOUT_S = 5.0
 
 
 def producer_config(bootstrap: str, client_id: str, **overrides: Any) -> dict[str, Any]:
@@ -140,6 +142,13 @@ class AsyncProducer:
 
     librdkafka runs delivery callbacks from `poll()`: a daemon thread polls, and each
     callback settles its asyncio future on the loop that awaits it.
+
+    A fatal error (the idempotent producer lost its guarantees: a fenced producer id, an
+    out-of-order sequence) leaves a client that fails every produce for good. The error
+    callback, or a produce refused with it, marks the client dead; the polling thread
+    then puts a new client in its place and abandons the old one: its messages are
+    purged, so their futures fail with DeliveryFailed (the caller's usual 503 and void).
+    `healthy` is False from the fatal error until the new client is in place.
     """
 
     def __init__(
@@ -147,16 +156,55 @@ class AsyncProducer:
         config: dict[str, Any],
         producer_factory: Callable[[dict[str, Any]], Producer] = Producer,
     ) -> None:
-        self._producer = producer_factory(config)
+        self._config = config
+        self._factory = producer_factory
+        self._dead = threading.Event()
+        self._producer = self._create()
         self._stopping = threading.Event()
         self._poller = threading.Thread(
             target=self._poll_forever, name="kafka-delivery", daemon=True
         )
         self._poller.start()
 
+    @property
+    def healthy(self) -> bool:
+        return not self._dead.is_set()
+
+    def _create(self) -> Producer:
+        producer: Producer | None = None
+
+        def on_error(err: KafkaError) -> None:
+            if _is_fatal(err):
+                self._mark_dead(producer, err)
+            else:  # transient (a broker down...): librdkafka retries by itself
+                LIBRDKAFKA_LOG.warning("kafka producer error: %s", err)
+
+        producer = self._factory({**self._config, "error_cb": on_error})
+        return producer
+
+    def _mark_dead(self, producer: Producer | None, err: KafkaError) -> None:
+        # Only the current client: an abandoned one repeating its error changes nothing.
+        if producer is self._producer and not self._dead.is_set():
+            LIBRDKAFKA_LOG.error("fatal kafka producer error, replacing the producer: %s", err)
+            self._dead.set()
+
     def _poll_forever(self) -> None:
         while not self._stopping.is_set():
             self._producer.poll(0.05)
+            if self._dead.is_set():
+                self._replace()
+
+    def _replace(self) -> None:
+        """On the polling thread: new client first, so produces go on at once."""
+        old = self._producer
+        try:
+            self._producer = self._create()
+        except Exception:  # never leave the polling thread; try again shortly
+            LIBRDKAFKA_LOG.exception("could not create a new kafka producer")
+            self._stopping.wait(1.0)
+            return
+        self._dead.clear()
+        _abandon(old)
 
     async def produce(
         self,
@@ -171,11 +219,14 @@ class AsyncProducer:
         def on_delivery(err: KafkaError | None, msg: Message) -> None:
             loop.call_soon_threadsafe(_settle, delivered, err, msg)
 
+        producer = self._producer
         try:
-            self._producer.produce(topic, value, key, headers=headers, on_delivery=on_delivery)
+            producer.produce(topic, value, key, headers=headers, on_delivery=on_delivery)
         except BufferError as exc:  # the local queue is full: the broker is down or slow
             raise DeliveryFailed("local producer queue full") from exc
         except KafkaException as exc:
+            if _is_fatal(exc.args[0]):
+                self._mark_dead(producer, exc.args[0])
             raise DeliveryFailed(exc.args[0]) from exc
         return await delivered
 
@@ -185,6 +236,23 @@ class AsyncProducer:
         self._stopping.set()
         self._poller.join(timeout=1.0)
         return left
+
+
+def _is_fatal(err: KafkaError) -> bool:
+    return bool(err.fatal()) or err.code() == KafkaError._FATAL
+
+
+def _abandon(producer: Producer) -> None:
+    """Fail every message of a dead client: purged messages get a delivery report with an
+    error (the message may still have landed, as after a timeout), served by the flush."""
+    try:
+        producer.purge()
+        left = producer.flush(ABANDON_TIMEOUT_S)
+    except Exception:
+        LIBRDKAFKA_LOG.exception("abandoning the dead kafka producer failed")
+        return
+    if left:
+        LIBRDKAFKA_LOG.error("%d messages of the dead kafka producer got no report", left)
 
 
 def _settle(future: asyncio.Future[Message], err: KafkaError | None, msg: Message) -> None:

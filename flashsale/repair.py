@@ -173,14 +173,17 @@ _LIVE = frozenset({"CREATED", "PAID"})
 
 
 def _held(pending: Mapping[Any, Any], voids: Mapping[Any, Any]) -> list[_Held]:
-    """The entries are "<orders topic>\\n<event JSON>" (order_service/reservations.py)."""
-    held: list[_Held] = []
+    """The entries are "<orders topic>\n<event JSON>" (order_service/reservations.py). A
+    voided order stays in pending until released, so a void entry overrides it: one
+    order, counted once, its slot "void:<id>"."""
+    held: dict[str, _Held] = {}
     for entries, void in ((pending, False), (voids, True)):
         for order_id, tagged in entries.items():
+            oid = _text(order_id)
             event = orjson.loads(_text(tagged).split("\n", 1)[-1])
-            slot = f"void:{_text(order_id)}" if void else _text(order_id)
-            held.append(_Held(_text(order_id), event["user_id"], int(event["quantity"]), slot))
-    return held
+            slot = f"void:{oid}" if void else oid
+            held[oid] = _Held(oid, event["user_id"], int(event["quantity"]), slot)
+    return list(held.values())
 
 
 def _write(

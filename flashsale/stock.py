@@ -4,7 +4,8 @@ and the one idempotent way to give stock back.
 Every key of a sale carries the hash tag `{sale_id}`, so a sale's keys live in one Redis
 Cluster slot and one Lua script may touch them all atomically:
 
-    sale:{S}:meta        hash  starts_at_ms, ends_at_ms, per_user_limit, total_stock
+    sale:{S}:meta        hash  starts_at_ms, ends_at_ms, per_user_limit, total_stock, and
+                               fenced while `flashsale repair` rebuilds the sale
     sale:{S}:stock       int   units left to reserve
     sale:{S}:buyers      hash  user_id -> order_id of the user's live order, or "void:<order_id>"
                                after a failed produce, until the consumer applied the void

@@ -80,13 +80,15 @@ def create_app(
         redis = Redis.from_url(settings.shared_bucket_redis_url)
         shared = SharedBucket(redis, settings.shared_bucket_key, global_rate)
     upstream = upstream or Upstream(settings)
-    proxy = ApiProxy(upstream, sold_out, settings.max_body_bytes, settings.retry_after_s)
+    clients = ClientKeys(settings.trusted_proxies)
+    proxy = ApiProxy(upstream, sold_out, settings.max_body_bytes, settings.retry_after_s, clients)
     return GatewayEdge(
         Dispatch(proxy, create_api(settings, upstream)),
-        ClientKeys(settings.trusted_proxies),
+        clients,
         KeyedBuckets(Rate(settings.client_rate, settings.client_burst), settings.max_clients),
         TokenBucket(global_rate),
         sold_out,
         max_body=settings.max_body_bytes,
         shared=shared,
+        max_header=settings.max_header_bytes,
     )

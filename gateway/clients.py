@@ -7,6 +7,9 @@ per request. Behind a trusted proxy:
   bucket on the user, so users behind one NAT do not share a bucket;
 - else the client address is the right-most `X-Forwarded-For` entry that is not itself
   a trusted proxy (entries further left were written by the client: not trusted).
+
+The same rule decides which identity the order service hears (`authenticated_user`):
+the trusted proxy's `X-Authenticated-User`, or none; a client's own is dropped.
 """
 
 from __future__ import annotations
@@ -35,6 +38,16 @@ class ClientKeys:
         except ValueError:
             return False
         return any(ip in net for net in self._networks)
+
+    def authenticated_user(self, scope: dict[str, Any]) -> str | None:
+        """The user a trusted proxy vouches for; None from anyone else, whatever they send."""
+        client = scope.get("client")
+        if not client or not self._networks or not self.is_trusted(client[0]):
+            return None
+        for name, value in scope["headers"]:
+            if name == USER_HEADER and value:
+                return str(value.decode("latin-1"))
+        return None
 
     def key(self, scope: dict[str, Any]) -> str:
         client = scope.get("client")

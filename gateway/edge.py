@@ -6,7 +6,8 @@ Order of the checks, cheapest and most protective first:
    bucket's tokens (and 429 the buyers of other sales) nor the client's own;
 2. the per-client bucket, then the global bucket -> 429 + Retry-After (precomputed);
 3. the shared Redis bucket, if configured (only for requests about to be forwarded);
-4. a declared body over the limit -> 413.
+4. headers over the limit -> 431, after the 429s so that the cheap path stays cheap;
+5. a declared body over the limit -> 413.
 Only /api/ requests are limited: the waiting room page and health checks always answer.
 """
 
@@ -16,10 +17,12 @@ import math
 from typing import Any
 
 from flashsale.edge import (
+    HEADERS_TOO_LARGE,
     TOO_LARGE,
     SoldOutFlags,
     answer,
     declared_length,
+    headers_over,
     is_sold_out_order,
     precomputed,
 )
@@ -50,6 +53,7 @@ class GatewayEdge:
         sold_out: SoldOutFlags,
         max_body: int,
         shared: SharedBucket | None = None,
+        max_header: int = 8192,
     ) -> None:
         self.app = app
         self.clients = clients
@@ -58,6 +62,7 @@ class GatewayEdge:
         self.sold_out = sold_out
         self.max_body = max_body
         self.shared = shared
+        self.max_header = max_header
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http" or not scope["path"].startswith("/api/"):
@@ -75,6 +80,9 @@ class GatewayEdge:
             if wait:
                 await answer(send, RATE_LIMITED[min(math.ceil(wait), MAX_RETRY_AFTER)])
                 return
+        if headers_over(scope, self.max_header):
+            await answer(send, HEADERS_TOO_LARGE)
+            return
         if declared_length(scope) > self.max_body:
             await answer(send, TOO_LARGE)
             return

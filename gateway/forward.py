@@ -18,6 +18,9 @@ __all__ = ["Upstream", "UpstreamDown", "UpstreamReply"]
 
 # Request headers the order service needs; everything else stays at the edge.
 FORWARDED_REQUEST = ("content-type", "idempotency-key")
+# Never copied from the client's headers: set only from `forward`'s `user`, which the
+# proxy takes from a trusted peer alone (clients.ClientKeys.authenticated_user).
+IDENTITY = "x-authenticated-user"
 FORWARDED_REPLY = ("content-type", "retry-after")
 # Below uvicorn's 5 s keep-alive: the gateway drops an idle connection before the order
 # service does, so a POST never goes out on a connection the server is closing.
@@ -57,11 +60,19 @@ class Upstream:
         self._session = aiohttp.ClientSession(connector=connector, timeout=timeout)
 
     async def forward(
-        self, method: str, path: str, body: bytes, headers: dict[str, str]
+        self,
+        method: str,
+        path: str,
+        body: bytes,
+        headers: dict[str, str],
+        user: str | None = None,
     ) -> UpstreamReply:
+        """`user`: the identity to vouch for to the order service, None for anonymous."""
         if self._session is None:
             raise RuntimeError("Upstream.start() was not awaited (the app's lifespan did not run)")
         sent = {k: v for k, v in headers.items() if k in FORWARDED_REQUEST}
+        if user is not None:
+            sent[IDENTITY] = user
         # The caller quoted every path segment: no second quoting pass.
         url = URL(self._base + path, encoded=True)
         try:

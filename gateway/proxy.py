@@ -3,7 +3,8 @@ between the edge's checks and the upstream call, so an admitted buyer pays for o
 of the request and one pooled HTTP round trip, nothing more.
 
 The order service owns the API and its OpenAPI spec; the gateway passes /api/ through
-(the order service answers 404/405/422 itself) and remembers sold-out answers.
+(the order service answers 404/405/422 itself) and remembers sold-out answers. It vouches
+for the buyer's identity (X-Authenticated-User) only when a trusted proxy set it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 import orjson
 
 from flashsale.edge import TOO_LARGE, Message, SoldOutFlags, answer, order_sale_id, precomputed
+from gateway.clients import ClientKeys
 from gateway.forward import FORWARDED_REQUEST, Upstream, UpstreamDown, UpstreamReply
 
 __all__ = ["ApiProxy", "Dispatch"]
@@ -26,10 +28,16 @@ BAD_REQUEST = precomputed(400, b'{"error":"bad_request"}')
 
 class ApiProxy:
     def __init__(
-        self, upstream: Upstream, sold_out: SoldOutFlags, max_body: int, retry_after_s: int
+        self,
+        upstream: Upstream,
+        sold_out: SoldOutFlags,
+        max_body: int,
+        retry_after_s: int,
+        clients: ClientKeys,
     ) -> None:
         self.upstream = upstream
         self.sold_out = sold_out
+        self.clients = clients
         self.max_body = max_body
         self.unavailable = precomputed(
             503, b'{"error":"unavailable"}', (b"retry-after", str(retry_after_s).encode())
@@ -46,8 +54,9 @@ class ApiProxy:
         target = scope["raw_path"].decode("latin-1")
         if scope["query_string"]:
             target += "?" + scope["query_string"].decode("latin-1")
+        user = self.clients.authenticated_user(scope)
         try:
-            reply = await self.upstream.forward(scope["method"], target, body, headers)
+            reply = await self.upstream.forward(scope["method"], target, body, headers, user)
         except UpstreamDown:
             await answer(send, self.unavailable)
             return

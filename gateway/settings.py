@@ -33,6 +33,8 @@ class GatewaySettings(BaseSettings):
     sold_out_ttl_s: float = Field(1.0, gt=0, le=60)
     retry_after_s: int = Field(1, ge=1, le=60)
     max_body_bytes: int = Field(4096, ge=256, le=1_048_576)
+    # Names plus values of every request header; over it, a precomputed 431 at the edge.
+    max_header_bytes: int = Field(8192, ge=1024, le=1_048_576)
 
     # Tight upstream timeouts: a down order service costs a refused connect (instant) or
     # connect_timeout, which is 1 s because a busy order service accepts late under a

@@ -12,7 +12,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from flashsale.contracts import SALE_ID_PATTERN, CreateSale
 from order_service import handlers
-from order_service.api import answer_response, deps_of
+from order_service.api import answer_response, deps_of, error
 
 __all__ = ["NewSale", "router"]
 
@@ -46,7 +46,21 @@ class NewSale(BaseModel):
     per_user_limit: Annotated[int, Field(ge=1, le=1000)] = 1
 
 
-@router.post("/sales", status_code=201, summary="Create a sale and load its stock")
+@router.post(
+    "/sales",
+    status_code=201,
+    summary="Create a sale and load its stock",
+    responses={
+        200: {"description": "the same sale again (a retry): nothing changed"},
+        401: {"description": "admin token required"},
+        409: error(
+            "sale_exists (another sale has this id), or sale_needs_repair: Redis lost a sale"
+            " that has sold units; run the `hint` (flashsale repair --sale ID)"
+        ),
+        422: error("invalid_request, or ends_at not after starts_at"),
+        503: error("unavailable: a store is down; see Retry-After"),
+    },
+)
 async def create_sale(request: Request, body: NewSale) -> Response:
     command = CreateSale(
         sale_id=body.sale_id or f"sale-{secrets.token_hex(6)}",

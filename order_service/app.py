@@ -44,8 +44,13 @@ def create_api(settings: OrderServiceSettings, services: Services) -> FastAPI:
     app.include_router(admin.router)
 
     @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    async def healthz() -> Response:
+        # A producer hit by a fatal error fails every produce until it is replaced: the
+        # load balancer should hear it, not see "ok" over a stream of 503s.
+        if not services.deps.publisher.healthy:
+            body = {"status": "degraded", "kafka_producer": "replacing after a fatal error"}
+            return api.answer_response(Answer(503, body, retry_after=settings.retry_after_s))
+        return api.answer_response(Answer(200, {"status": "ok"}))
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
@@ -80,4 +85,5 @@ def create_app(
         max_in_flight=settings.max_in_flight,
         retry_after_s=settings.retry_after_s,
         max_body=settings.max_body_bytes,
+        max_header=settings.max_header_bytes,
     )

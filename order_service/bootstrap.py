@@ -118,6 +118,8 @@ def bootstrap(
         breaker,
         after_s=settings.recovery_after_s,
         batch=settings.recovery_batch,
+        prune_after_s=settings.prune_ended_after_s,
+        prune_every=settings.prune_every_rounds,
     )
     services = Services(settings, deps, recovery, redis=redis, payments=payments, closers=closers)
     deps.spawn = services.spawn

@@ -19,6 +19,7 @@ __all__ = [
     "Reservation",
     "SaleState",
     "decide",
+    "ended_and_settled",
     "placed_event",
     "void_event",
 ]
@@ -29,6 +30,8 @@ class Outcome(StrEnum):
     SOLD_OUT = "sold_out"
     ALREADY_PURCHASED = "already_purchased"
     VOID_PENDING = "void_pending"  # the user's last attempt was voided, not yet applied
+    PENDING = "pending"  # the user's order exists but Kafka has not acknowledged it yet
+    FENCED = "fenced"  # `flashsale repair` is rebuilding the sale: admission waits
     NOT_ACTIVE = "not_active"
     UNKNOWN_SALE = "unknown_sale"
     OVER_LIMIT = "over_limit"
@@ -60,6 +63,9 @@ class SaleState:
     per_user_limit: int
     stock: int
     buyers: dict[str, str]  # user_id -> order_id, or VOID_PREFIX + order_id
+    # Order ids reserved but not yet acknowledged by Kafka (the ack removes them).
+    pending: frozenset[str] = frozenset()
+    fenced: bool = False  # the meta hash's `fenced` field: a repair is under way
 
 
 # A buyers entry of an order voided after a failed produce: the slot stays taken (and its
@@ -70,14 +76,20 @@ VOID_PREFIX = "void:"
 def decide(
     sale: SaleState | None, user_id: str, quantity: int, order_id: str, now_ms: int
 ) -> Reservation:
-    """The checks in reserve.lua's order. A user's existing order is reported before the
-    window and stock checks, so a client whose earlier request died can learn its id;
-    a voided one is not an order to learn, but a wait."""
+    """The checks in reserve.lua's order. A fenced sale answers nothing else: its Redis
+    state is being rebuilt. A user's existing order is reported before the window and
+    stock checks, so a client whose earlier request died can learn its id; a voided one
+    is not an order to learn, but a wait, and neither is one Kafka has not acknowledged
+    yet: its produce may still fail and void it."""
     if sale is None:
         return Reservation(Outcome.UNKNOWN_SALE)
+    if sale.fenced:
+        return Reservation(Outcome.FENCED)
     existing = sale.buyers.get(user_id)
     if existing is not None and existing.startswith(VOID_PREFIX):
         return Reservation(Outcome.VOID_PENDING)
+    if existing is not None and existing in sale.pending:
+        return Reservation(Outcome.PENDING)
     if existing is not None:
         return Reservation(Outcome.ALREADY_PURCHASED, order_id=existing)
     if not sale.starts_at_ms <= now_ms < sale.ends_at_ms:
@@ -87,6 +99,13 @@ def decide(
     if sale.stock < quantity:
         return Reservation(Outcome.SOLD_OUT, stock_left=sale.stock)
     return Reservation(Outcome.RESERVED, order_id=order_id, stock_left=sale.stock - quantity)
+
+
+def ended_and_settled(ends_at_ms: int | None, unsettled: int, ended_before_ms: int) -> bool:
+    """May a sale leave the recovery scan (`flashsale:sales`)? Only once it ended before
+    the cutoff and has no pending entry or void left to publish. A sale whose meta is
+    gone (None) stays: nobody can tell when it ended, and a repair may still need it."""
+    return ends_at_ms is not None and ends_at_ms < ended_before_ms and unsettled == 0
 
 
 def placed_event(command: PlaceOrder, order_id: uuid.UUID, now: datetime) -> OrderPlaced:

@@ -4,6 +4,8 @@
   precomputed 409, with no framework, no body parsing and no Redis;
 - soft limit: beyond `max_in_flight` API requests at once, a precomputed 503 +
   Retry-After at once, rather than a queue that grows until every client times out;
+- header size: names plus values over `max_header_bytes` get a 431 (uvicorn's httptools
+  parser bounds nothing: a 65 KB header would reach the framework);
 - body size: a declared Content-Length over `max_body_bytes` gets a 413 before anything
   reads it (FastAPI's own `max_body_size` stops a chunked body that grows too big).
 
@@ -15,7 +17,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flashsale.edge import TOO_LARGE, answer, declared_length, is_sold_out_order, precomputed
+from flashsale.edge import (
+    HEADERS_TOO_LARGE,
+    TOO_LARGE,
+    answer,
+    declared_length,
+    headers_over,
+    is_sold_out_order,
+    precomputed,
+)
 from order_service.soldout import SoldOutFlags
 
 __all__ = ["OrderEdge"]
@@ -34,11 +44,13 @@ class OrderEdge:
         max_in_flight: int,
         retry_after_s: int,
         max_body: int,
+        max_header: int = 8192,
     ) -> None:
         self.app = app
         self.flags = flags
         self.max_in_flight = max_in_flight
         self.max_body = max_body
+        self.max_header = max_header
         self.in_flight = 0
         retry = (b"retry-after", str(retry_after_s).encode())
         self.sold_out = precomputed(409, b'{"error":"sold_out"}')
@@ -53,6 +65,9 @@ class OrderEdge:
             return
         if self.in_flight >= self.max_in_flight:
             await answer(send, self.overloaded)
+            return
+        if headers_over(scope, self.max_header):
+            await answer(send, HEADERS_TOO_LARGE)
             return
         if declared_length(scope) > self.max_body:
             await answer(send, TOO_LARGE)

@@ -13,11 +13,11 @@ from typing import Any
 
 import orjson
 
-from flashsale.contracts import CreateSale, OrderStatus, PlaceOrder, encode
+from flashsale.contracts import CreateSale, OrderPlaced, OrderStatus, PlaceOrder, encode
 from flashsale.kafka import DeliveryFailed
 from flashsale.metrics import Metrics, NullMetrics
 from order_service.breaker import KafkaBreaker
-from order_service.domain import Outcome, placed_event, void_event
+from order_service.domain import Outcome, Reservation, placed_event, void_event
 from order_service.ports import (
     Due,
     IdempotencyStore,
@@ -70,17 +70,26 @@ class Deps:
 SOLD_OUT = Answer(409, {"error": "sold_out"})
 NOT_ACTIVE = Answer(409, {"error": "sale_not_active"})
 UNKNOWN_SALE = Answer(404, {"error": "unknown_sale"})
+IDENTITY_MISMATCH = Answer(403, {"error": "identity_mismatch"})
+NOT_ORDER_OWNER = Answer(403, {"error": "not_order_owner"})
 
 
 def unavailable(deps: Deps, reason: str) -> Answer:
     return Answer(503, {"error": reason}, retry_after=deps.retry_after_s)
 
 
-async def place_order(command: PlaceOrder, idempotency_key: str | None, deps: Deps) -> Answer:
+async def place_order(
+    command: PlaceOrder, idempotency_key: str | None, deps: Deps, identity: str | None = None
+) -> Answer:
     """Without an Idempotency-Key the edge middleware (edge.py) already answered a raised
     sold-out flag; one that let the request through made it the flag's probe, which must
     reach Redis. With a key the edge skipped the flag: it is checked here, after the
-    stored answer (which may be a 202) was looked up."""
+    stored answer (which may be a 202) was looked up.
+
+    `identity` is the authenticated user the gateway vouches for: a body naming someone
+    else is refused before anything is read or reserved in their name."""
+    if identity is not None and identity != command.user_id:
+        return IDENTITY_MISMATCH
     if idempotency_key is None:
         return await _place(command, deps)
     sale_id, user_id = command.sale_id, command.user_id
@@ -105,14 +114,13 @@ async def _place(command: PlaceOrder, deps: Deps) -> Answer:
     if not deps.breaker.allow():  # Kafka just failed: fail fast, reserve nothing
         return unavailable(deps, "kafka_unavailable")
     now = deps.clock()
-    order_id = uuid.uuid4()
-    placed = placed_event(command, order_id, datetime.fromtimestamp(now, UTC))
+    placed = placed_event(command, uuid.uuid4(), datetime.fromtimestamp(now, UTC))
     payload = encode(placed)
     reservation = await deps.reservations.reserve(
         command.sale_id,
         command.user_id,
         command.quantity,
-        str(order_id),
+        str(placed.order_id),
         int(now * 1000),
         payload.decode(),
     )
@@ -121,50 +129,74 @@ async def _place(command: PlaceOrder, deps: Deps) -> Answer:
     elif reservation.stock_left is not None:  # stock came back (a void, an expiry)
         deps.flags.clear(command.sale_id)
     deps.metrics.inc("flashsale_admission_total", outcome=reservation.outcome.value)
+    if reservation.outcome is not Outcome.RESERVED:
+        return _refusal(reservation, deps)
+    return await _publish(placed, payload, deps)
+
+
+def _refusal(reservation: Reservation, deps: Deps) -> Answer:
     match reservation.outcome:
-        case Outcome.RESERVED:
-            pass
         case Outcome.SOLD_OUT:
             return SOLD_OUT
         case Outcome.ALREADY_PURCHASED:
             return Answer(409, {"error": "already_purchased", "order_id": reservation.order_id})
         case Outcome.VOID_PENDING:  # the slot frees once the consumer applied the void
             return unavailable(deps, "previous_attempt_voided")
+        case Outcome.PENDING:  # its id becomes a token only once Kafka acknowledged it
+            return unavailable(deps, "previous_attempt_pending")
+        case Outcome.FENCED:  # `flashsale repair` reopens the sale when it is done
+            return unavailable(deps, "sale_under_repair")
         case Outcome.NOT_ACTIVE:
             return NOT_ACTIVE
-        case Outcome.UNKNOWN_SALE:
-            return UNKNOWN_SALE
         case Outcome.OVER_LIMIT:
             limit = reservation.per_user_limit
             return Answer(422, {"error": "quantity_over_limit", "per_user_limit": limit})
+    return UNKNOWN_SALE
+
+
+async def _publish(placed: OrderPlaced, payload: bytes, deps: Deps) -> Answer:
+    sale_id, user_id, order_id = placed.sale_id, placed.user_id, str(placed.order_id)
     try:
-        await deps.publisher.publish(command.user_id, payload)
+        await deps.publisher.publish(user_id, payload)
     except DeliveryFailed as exc:
         # Ambiguous: the message may have landed. Void it (never undo it) and answer 503.
         deps.breaker.failed()
         voided = encode(void_event(placed, f"produce failed: {exc}")).decode()
-        await deps.reservations.mark_void(command.sale_id, command.user_id, str(order_id), voided)
-        due = Due(command.sale_id, str(order_id), voided)
+        await deps.reservations.mark_void(sale_id, user_id, order_id, voided)
+        due = Due(sale_id, order_id, voided)
         deps.spawn(settle_void(due, deps.publisher, deps.reservations, deps.breaker))
         return unavailable(deps, "kafka_unavailable")
     deps.breaker.succeeded()
     try:
-        await deps.reservations.acknowledged(command.sale_id, str(order_id))
+        await deps.reservations.acknowledged(sale_id, order_id)
     except Exception:  # the order is safe on Kafka; recovery re-publishes it (idempotent)
         log.warning("could not clear pending order %s", order_id, exc_info=True)
     return Answer(
         202,
-        {"order_id": str(order_id), "status": "PENDING", "status_url": f"/api/orders/{order_id}"},
+        {"order_id": order_id, "status": "PENDING", "status_url": f"/api/orders/{order_id}"},
     )
 
 
-async def order_status(order_id: uuid.UUID, deps: Deps) -> Answer:
-    status = await deps.orders.status(order_id)
-    if status is None and await deps.reservations.sale_of_order(str(order_id)) is not None:
-        status = OrderStatus.PENDING  # on the topic, not yet written by the consumer
-    if status is None:
+async def order_status(order_id: uuid.UUID, deps: Deps, identity: str | None = None) -> Answer:
+    """With an identity (the gateway's X-Authenticated-User), only its owner may read an
+    order: a written one by its row's user, a PENDING one by the user's buyers slot."""
+    found = await deps.orders.find(order_id)
+    if found is not None:
+        if identity is not None and found.user_id != identity:
+            return NOT_ORDER_OWNER
+        return Answer(200, {"order_id": str(order_id), "status": found.status})
+    sale_id = await deps.reservations.sale_of_order(str(order_id))
+    if sale_id is None:
         return Answer(404, {"error": "unknown_order"})
-    return Answer(200, {"order_id": str(order_id), "status": status})
+    if identity is not None and not await _holds(deps, sale_id, identity, str(order_id)):
+        return NOT_ORDER_OWNER
+    return Answer(200, {"order_id": str(order_id), "status": OrderStatus.PENDING})
+
+
+async def _holds(deps: Deps, sale_id: str, user_id: str, order_id: str) -> bool:
+    """A PENDING order is on the topic, not yet in the database: the user's buyers slot
+    in the sale is what says whose it is."""
+    return await deps.reservations.order_of_buyer(sale_id, user_id) == order_id
 
 
 async def create_sale(sale: CreateSale, deps: Deps) -> Answer:
@@ -173,9 +205,20 @@ async def create_sale(sale: CreateSale, deps: Deps) -> Answer:
     result = await deps.sales.add(sale)
     if result == "conflict":
         return Answer(409, {"error": "sale_exists", "sale_id": sale.sale_id})
-    # A retry after a crash between the DB and Redis loads the stock; loading twice
-    # would reset a sale's stock mid-sale, so only when Redis has never seen it.
-    if result == "created" or not await deps.stock.is_loaded(sale.sale_id):
+    created = {"sale_id": sale.sale_id, "stock": sale.stock}
+    if result == "created":
         await deps.stock.load(sale)
-    status = 201 if result == "created" else 200
-    return Answer(status, {"sale_id": sale.sale_id, "stock": sale.stock})
+        return Answer(201, created)
+    if not await deps.stock.is_loaded(sale.sale_id):
+        # Redis lost the sale. Loading total_stock is right only after a crash between
+        # the DB row and Redis, when nothing was ever sold; otherwise it would resell
+        # sold units and forget the buyers: only a repair from PostgreSQL may rebuild it.
+        if not await deps.sales.untouched(sale.sale_id):
+            return needs_repair(sale.sale_id)
+        await deps.stock.load(sale)
+    return Answer(200, created)  # the same sale again: a retry
+
+
+def needs_repair(sale_id: str) -> Answer:
+    hint = f"flashsale repair --sale {sale_id}"
+    return Answer(409, {"error": "sale_needs_repair", "sale_id": sale_id, "hint": hint})

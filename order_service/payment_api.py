@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 
 from flashsale.contracts import PayOrder
+from order_service.api import EDGE_ERRORS, Identity, error
 from order_service.payments import PaymentOutcome, Payments
 
 __all__ = ["get_payments", "router"]
@@ -26,6 +27,7 @@ router = APIRouter(prefix="/api")
 STATUS_CODES = {
     PaymentOutcome.PAID: 200,
     PaymentOutcome.ALREADY_PAID: 200,
+    PaymentOutcome.NOT_OWNER: 403,
     PaymentOutcome.NOT_FOUND: 404,
     PaymentOutcome.EXPIRED: 409,
     PaymentOutcome.CANCELLED: 409,
@@ -41,17 +43,22 @@ def get_payments(request: Request) -> Payments | None:
 @router.post(
     "/orders/{order_id}/payment",
     responses={
-        404: {"description": "unknown order"},
-        409: {"description": "expired, cancelled or failed"},
+        **EDGE_ERRORS,
+        403: error("not_order_owner: the order is not X-Authenticated-User's"),
+        404: error("order_not_found: unknown, or not yet written (PENDING)"),
+        409: error("order_expired, order_cancelled or order_failed"),
     },
 )
 def pay_order(
-    order_id: uuid.UUID, payments: Annotated[Payments | None, Depends(get_payments)]
+    order_id: uuid.UUID,
+    payments: Annotated[Payments | None, Depends(get_payments)],
+    identity: Identity = None,
 ) -> JSONResponse:
+    """With an identity, only the order's owner may pay it."""
     if payments is None:  # wired without a database (unit tests with fakes)
         return JSONResponse({"error": "unavailable"}, status_code=503, headers={"Retry-After": "1"})
     try:
-        result = payments.pay(PayOrder(order_id=order_id))
+        result = payments.pay(PayOrder(order_id=order_id), payer=identity)
     except DBAPIError as exc:  # the database is down: our trouble, say when to retry
         log.error("payment unavailable: %r", exc)
         return JSONResponse({"error": "unavailable"}, status_code=503, headers={"Retry-After": "1"})

@@ -13,6 +13,7 @@ __all__ = [
     "Due",
     "IdempotencyStore",
     "OrderPublisher",
+    "OrderRecord",
     "OrderStatusReader",
     "Reservations",
     "SaleStock",
@@ -50,6 +51,13 @@ class Reservations(Protocol):
 
     async def sale_of_order(self, order_id: str) -> str | None: ...
 
+    async def order_of_buyer(self, sale_id: str, user_id: str) -> str | None:
+        """What the user's slot in the sale holds: an order id, "void:<id>" or None."""
+
+    async def prune_ended(self, ended_before_ms: int) -> list[str]:
+        """Take the sales that ended before the cutoff with nothing left to publish out
+        of the recovery scan (their keys stay); return their ids."""
+
 
 class IdempotencyStore(Protocol):
     async def claim(self, sale_id: str, user_id: str, key: str) -> str | None:
@@ -70,11 +78,26 @@ class OrderPublisher(Protocol):
     async def publish(self, key: str, payload: bytes) -> None:
         """Resolves on the delivery report; raises flashsale.kafka.DeliveryFailed."""
 
+    @property
+    def healthy(self) -> bool:
+        """False while the producer is being replaced after a fatal error."""
+
 
 class SalesRepository(Protocol):
     async def add(self, sale: CreateSale) -> str:
         """ "created", "same" (an identical sale exists) or "conflict"."""
 
+    async def untouched(self, sale_id: str) -> bool:
+        """Nothing was ever sold: no order row, and all of its stock remains."""
+
+
+@dataclass(frozen=True)
+class OrderRecord:
+    """A written order, as much as the status route needs: its state and its owner."""
+
+    status: str
+    user_id: str
+
 
 class OrderStatusReader(Protocol):
-    async def status(self, order_id: uuid.UUID) -> str | None: ...
+    async def find(self, order_id: uuid.UUID) -> OrderRecord | None: ...

@@ -31,6 +31,10 @@ class KafkaOrderPublisher:
     async def publish(self, key: str, payload: bytes) -> None:
         await self._producer.produce(self._topic, key, payload)
 
+    @property
+    def healthy(self) -> bool:
+        return self._producer.healthy
+
     def close(self, timeout: float) -> int:
         return self._producer.close(timeout)
 

@@ -6,6 +6,9 @@
   order id on retry, from the already_purchased answer.
 - A void not yet acknowledged (Kafka was down) is published again. Its stock returns
   once the inventory consumer applied it (see publisher.py).
+- Every `prune_every` rounds, sales that ended more than `prune_after_s` ago with
+  nothing left to publish leave the scanned set, so a round costs what the live sales
+  cost, not every sale ever created.
 
 Several replicas may run it at once: every step is idempotent.
 """
@@ -32,6 +35,7 @@ log = logging.getLogger(__name__)
 class RecoveryRound:
     republished: int
     voided: int
+    pruned: int = 0
 
 
 class Recovery:
@@ -43,6 +47,8 @@ class Recovery:
         after_s: float,
         batch: int,
         clock: Callable[[], float] = time.time,
+        prune_after_s: float = 3600.0,
+        prune_every: int = 30,
     ) -> None:
         self._reservations = reservations
         self._publisher = publisher
@@ -50,6 +56,9 @@ class Recovery:
         self._after_ms = int(after_s * 1000)
         self._batch = batch
         self._clock = clock
+        self._prune_after_ms = int(prune_after_s * 1000)
+        self._prune_every = prune_every
+        self._rounds = 0
 
     async def run_once(self) -> RecoveryRound:
         voids = await self._reservations.due_voids(self._batch)
@@ -59,7 +68,17 @@ class Recovery:
         cutoff_ms = int(self._clock() * 1000) - self._after_ms
         pending = await self._reservations.due_pending(cutoff_ms, self._batch)
         republished = await asyncio.gather(*(self._republish(d) for d in pending))
-        return RecoveryRound(republished=sum(republished), voided=sum(settled))
+        pruned = await self._prune()
+        return RecoveryRound(sum(republished), sum(settled), len(pruned))
+
+    async def _prune(self) -> list[str]:
+        """After this round's publishing, so a pruned sale had nothing left to publish.
+        Only every `prune_every` rounds (the first included): it reads every sale."""
+        self._rounds += 1
+        if (self._rounds - 1) % self._prune_every:
+            return []
+        cutoff_ms = int(self._clock() * 1000) - self._prune_after_ms
+        return await self._reservations.prune_ended(cutoff_ms)
 
     async def _republish(self, due: Due) -> bool:
         if not await publish_due(due, OrderPlaced, self._publisher, self._breaker):
@@ -75,5 +94,10 @@ class Recovery:
             except Exception:  # a Redis blip must not end the loop: try next round
                 log.exception("recovery round failed")
                 continue
-            if done.republished or done.voided:
-                log.info("recovery: %d re-published, %d voided", done.republished, done.voided)
+            if done.republished or done.voided or done.pruned:
+                log.info(
+                    "recovery: %d re-published, %d voided, %d ended sales pruned",
+                    done.republished,
+                    done.voided,
+                    done.pruned,
+                )

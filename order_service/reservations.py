@@ -10,7 +10,7 @@ from redis.exceptions import NoScriptError
 
 from flashsale.contracts import CreateSale
 from flashsale.stock import SALES_SET, SaleKeys, load_sale
-from order_service.domain import Outcome, Reservation
+from order_service.domain import Outcome, Reservation, ended_and_settled
 from order_service.ports import Due
 
 __all__ = ["RedisIdempotency", "RedisReservations", "RedisSaleStock", "order_pointer"]
@@ -133,6 +133,31 @@ class RedisReservations:
     async def sale_of_order(self, order_id: str) -> str | None:
         sale_id = await self._redis.get(order_pointer(order_id))
         return None if sale_id is None else _text(sale_id)
+
+    async def order_of_buyer(self, sale_id: str, user_id: str) -> str | None:
+        slot = await self._redis.hget(SaleKeys(sale_id).buyers, user_id)
+        return None if slot is None else _text(slot)
+
+    async def prune_ended(self, ended_before_ms: int) -> list[str]:
+        pruned: list[str] = []
+        async for chunk in self._sale_chunks():
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for sale_id in chunk:
+                    keys = SaleKeys(sale_id)
+                    pipe.hget(keys.meta, "ends_at_ms")
+                    pipe.hlen(keys.pending)
+                    pipe.hlen(keys.voids)
+                found = await pipe.execute()
+            for i, sale_id in enumerate(chunk):
+                ends_at, pending, voids = found[3 * i : 3 * i + 3]
+                ends_at_ms = None if ends_at is None else int(_text(ends_at))
+                if ended_and_settled(ends_at_ms, pending + voids, ended_before_ms):
+                    pruned.append(sale_id)
+        if pruned:
+            # The keys stay (the status route, checks and late releases read them); only
+            # the scan forgets the sale. A repair's load_sale lists it again.
+            await self._redis.srem(SALES_SET, *pruned)
+        return pruned
 
 
 class RedisIdempotency:

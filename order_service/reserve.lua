@@ -8,9 +8,14 @@
 local user_id, quantity, order_id = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 local now_ms, placed_json, sale_id = tonumber(ARGV[4]), ARGV[5], ARGV[6]
 
-local meta = redis.call('HMGET', KEYS[1], 'starts_at_ms', 'ends_at_ms', 'per_user_limit')
+local meta = redis.call('HMGET', KEYS[1], 'starts_at_ms', 'ends_at_ms', 'per_user_limit', 'fenced')
 if not meta[1] then
   return {'unknown_sale', '', 0}
+end
+-- `flashsale repair` sets `fenced` (any value; HDEL reopens) while it rebuilds the
+-- sale from PostgreSQL: nothing may read or change the sale's state meanwhile.
+if meta[4] then
+  return {'fenced', '', 0}
 end
 -- Before the window check: a client whose request died learns its order id on retry.
 local existing = redis.call('HGET', KEYS[3], user_id)
@@ -18,6 +23,11 @@ if existing then
   -- A voided order's id is never a token: the user waits until its stock came back.
   if string.sub(existing, 1, 5) == 'void:' then
     return {'void_pending', '', 0}
+  end
+  -- Nor is one Kafka has not acknowledged yet (the ack removes it from pending): its
+  -- produce may still fail, and the order be voided.
+  if redis.call('HEXISTS', KEYS[4], existing) == 1 then
+    return {'pending', '', 0}
   end
   return {'already_purchased', existing, 0}
 end

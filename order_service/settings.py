@@ -5,12 +5,16 @@ from __future__ import annotations
 import secrets
 from typing import Self
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from flashsale.settings import InfraSettings
 
-__all__ = ["OrderServiceSettings"]
+__all__ = ["MIN_ADMIN_TOKEN_LENGTH", "OrderServiceSettings"]
+
+# A shorter token is guessable or a placeholder ("changeme"); an empty one would match an
+# empty bearer and turn the admin router's auth off.
+MIN_ADMIN_TOKEN_LENGTH = 16
 
 
 class OrderServiceSettings(InfraSettings):
@@ -30,6 +34,8 @@ class OrderServiceSettings(InfraSettings):
     max_in_flight: int = Field(512, ge=1, le=100_000)
     retry_after_s: int = Field(1, ge=1, le=60)
     max_body_bytes: int = Field(4096, ge=256, le=1_048_576)
+    # Names plus values of every request header; over it, a precomputed 431 at the edge.
+    max_header_bytes: int = Field(8192, ge=1024, le=1_048_576)
     # Redis connections per process; a request beyond them waits up to the timeout
     # (a pool that fails at once would turn a burst into 503s).
     redis_pool_size: int = Field(64, ge=2, le=10_000)
@@ -48,6 +54,10 @@ class OrderServiceSettings(InfraSettings):
     recovery_after_s: float = Field(10.0, ge=1, le=3600)
     recovery_interval_s: float = Field(2.0, gt=0, le=300)
     recovery_batch: int = Field(200, ge=1, le=10_000)
+    # A sale that ended this long ago, with nothing left to publish, leaves the recovery
+    # scan; checked every `prune_every_rounds` rounds (it reads every sale).
+    prune_ended_after_s: float = Field(3600.0, ge=60, le=30 * 86_400)
+    prune_every_rounds: int = Field(30, ge=1, le=100_000)
 
     # How long the local sold-out flag is believed without asking Redis again. Pub/sub
     # "restock" clears it at once; the TTL covers a lost pub/sub message.
@@ -55,6 +65,17 @@ class OrderServiceSettings(InfraSettings):
     # Idempotency-Key answers, and the order-id -> sale-id pointer behind GET /api/orders.
     idempotency_ttl_s: int = Field(86_400, ge=60, le=30 * 86_400)
     order_pointer_ttl_s: int = Field(7 * 86_400, ge=60, le=90 * 86_400)
+
+    @field_validator("admin_token")
+    @classmethod
+    def _strong_enough(cls, token: SecretStr | None) -> SecretStr | None:
+        # Refused even in dev mode: a set token is meant, and an empty one disables auth.
+        if token is not None and len(token.get_secret_value().strip()) < MIN_ADMIN_TOKEN_LENGTH:
+            raise ValueError(
+                f"FLASHSALE_ADMIN_TOKEN must hold at least {MIN_ADMIN_TOKEN_LENGTH}"
+                " non-blank characters (unset it in dev mode for a random one)"
+            )
+        return token
 
     @model_validator(mode="after")
     def _check(self) -> Self:

@@ -10,13 +10,20 @@ from sqlalchemy import Engine, text
 
 from flashsale.contracts import CreateSale
 from flashsale.db.sales import insert_sale
+from order_service.ports import OrderRecord
 
 __all__ = ["SqlOrderStatus", "SqlSales"]
 
 SELECT_SALE = text(
     "SELECT name, total_stock, starts_at, ends_at, per_user_limit FROM sales WHERE sale_id = :sale_id"
 )
-SELECT_STATUS = text("SELECT status FROM orders WHERE order_id = :order_id")
+SELECT_ORDER = text("SELECT status, user_id FROM orders WHERE order_id = :order_id")
+# Never sold: all the stock remains and no order (live or not) was ever written.
+SELECT_UNTOUCHED = text(
+    "SELECT remaining_stock = total_stock"
+    " AND NOT EXISTS (SELECT 1 FROM orders WHERE orders.sale_id = sales.sale_id)"
+    " FROM sales WHERE sale_id = :sale_id"
+)
 
 
 class SqlSales:
@@ -40,15 +47,23 @@ class SqlSales:
         )
         return "same" if same else "conflict"
 
+    async def untouched(self, sale_id: str) -> bool:
+        return await asyncio.to_thread(self._untouched, sale_id)
+
+    def _untouched(self, sale_id: str) -> bool:
+        with self._engine.connect() as conn:
+            untouched = conn.execute(SELECT_UNTOUCHED, {"sale_id": sale_id}).scalar_one_or_none()
+        return bool(untouched)
+
 
 class SqlOrderStatus:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
-    async def status(self, order_id: uuid.UUID) -> str | None:
-        return await asyncio.to_thread(self._status, order_id)
+    async def find(self, order_id: uuid.UUID) -> OrderRecord | None:
+        return await asyncio.to_thread(self._find, order_id)
 
-    def _status(self, order_id: uuid.UUID) -> str | None:
+    def _find(self, order_id: uuid.UUID) -> OrderRecord | None:
         with self._engine.connect() as conn:
-            status = conn.execute(SELECT_STATUS, {"order_id": order_id}).scalar_one_or_none()
-        return None if status is None else str(status)
+            row = conn.execute(SELECT_ORDER, {"order_id": order_id}).first()
+        return None if row is None else OrderRecord(str(row.status), str(row.user_id))

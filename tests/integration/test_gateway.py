@@ -10,6 +10,7 @@ import pytest
 from redis.asyncio import Redis
 
 from flashsale.settings import InfraSettings
+from flashsale.stock import SaleKeys
 from gateway.app import create_app as create_gateway
 from gateway.bucket import Rate
 from gateway.settings import GatewaySettings
@@ -73,6 +74,33 @@ async def test_gateway_forwards_limits_and_remembers_sold_out(
         assert time.monotonic() - start < 1.0
         page = await client.get("/waiting-room")
         assert page.status_code == 200 and "public" in page.headers["cache-control"]
+    await drop_sale(redis, sale_id)
+
+
+async def test_oversized_headers_are_431_at_both_edges_normal_ones_go_through(
+    infra: InfraSettings, redis: Redis
+) -> None:
+    topic = new_topic(infra.kafka_bootstrap, "headers")
+    sale_id = await new_sale(redis, stock=5)
+    order_port = free_port()
+    order_app = create_order_service(order_settings(infra, topic))
+    gateway = create_gateway(gateway_settings(f"http://127.0.0.1:{order_port}", client_burst=5))
+    padding = {"X-Padding": "a" * 65_536}
+    async with (
+        serve(order_app, port=order_port) as order_url,
+        serve(gateway) as gateway_url,
+        httpx.AsyncClient(timeout=30) as client,
+    ):
+        for url in (gateway_url, order_url):
+            orders = f"{url}/api/sales/{sale_id}/orders"
+            huge = await client.post(orders, json={"user_id": random_user_id()}, headers=padding)
+            assert (huge.status_code, huge.json()) == (431, {"error": "headers_too_large"})
+            assert huge.headers["connection"] == "close"
+            user = random_user_id()
+            normal = {"X-Authenticated-User": user, "X-Padding": "a" * 4000}
+            bought = await client.post(orders, json={"user_id": user}, headers=normal)
+            assert bought.status_code == 202
+    assert await redis.get(SaleKeys(sale_id).stock) == "3"  # the two 431s reserved nothing
     await drop_sale(redis, sale_id)
 
 

@@ -86,6 +86,8 @@ async def test_no_input_yields_a_5xx(infra: InfraSettings, redis: Redis) -> None
                 json={"user_id": "u2"},
                 headers={"Idempotency-Key": key},
             )
+        for path in (f"/api/sales/{sale_id}/orders", "/api/orders/not-a-uuid"):  # 65 KB header
+            await check("POST", path, json={"user_id": "u3"}, headers={"X-Pad": "a" * 65_536})
         await check("POST", "/admin/sales", json={"name": "x"})
         await check("POST", "/admin/sales", json={}, headers={"Authorization": "Bearer wrong"})
         await check("GET", "/api/orders/00000000-0000-0000-0000-000000000000")
@@ -99,4 +101,5 @@ async def test_no_input_yields_a_5xx(infra: InfraSettings, redis: Redis) -> None
                 "POST", f"/api/sales/{sale_id}/orders", content=bytes(body), headers=json_header
             )
     assert seen.get(422, 0) > 50 and seen.get(413, 0) >= 2  # the refusals were the expected kinds
+    assert seen.get(431) == 2
     await drop_sale(redis, sale_id)

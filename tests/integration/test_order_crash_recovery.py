@@ -1,5 +1,6 @@
 """A crash between the Lua call and the Kafka ack loses nothing: SIGKILL a real
-`python -m order_service` while its produces hang, restart it, read the topic."""
+`python -m order_service` while its produces hang, restart it, read the topic. And the
+recovery scan forgets ended sales once nothing of theirs is left to publish."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -17,11 +19,12 @@ from redis.asyncio import Redis
 
 from flashsale.contracts import OrderPlaced
 from flashsale.settings import InfraSettings
-from flashsale.stock import SaleKeys
+from flashsale.stock import SALES_SET, SaleKeys, load_sale
+from order_service.reservations import RedisReservations
 from tests.asgi_server import free_port
 from tests.infra import ROOT
 from tests.integration.order_helpers import drop_sale, events_of, new_sale, new_topic
-from tests.random_refs import random_user_id
+from tests.random_refs import random_sale_id, random_topic, random_user_id
 
 pytestmark = pytest.mark.integration
 
@@ -99,22 +102,58 @@ async def test_killed_services_pending_reservations_are_republished_after_restar
 
     recovering = {
         "FLASHSALE_ORDERS_TOPIC": topic,
-        "FLASHSALE_RECOVERY_AFTER_S": "6",
+        "FLASHSALE_RECOVERY_AFTER_S": "10",
         "FLASHSALE_RECOVERY_INTERVAL_S": "0.5",
     }
     with order_service(infra, port, **recovering):
         async with up(port) as client:
+            # Not yet re-published (recovery waits 10 s): no id that may yet be voided.
+            early = await client.post(f"/api/sales/{sale_id}/orders", json={"user_id": users[1]})
+            assert (early.status_code, early.json()) == (503, {"error": "previous_attempt_pending"})
             events = events_of(infra.kafka_bootstrap, topic, expected=len(users), timeout=60)
             placed = {str(e.order_id): e.user_id for e in events if isinstance(e, OrderPlaced)}
             assert placed == {order_id: user for user, order_id in buyers.items()}
             assert len(events) == len(users)
-            # The client whose request died learns its order id by retrying.
-            retry = await client.post(f"/api/sales/{sale_id}/orders", json={"user_id": users[0]})
-            assert retry.status_code == 409
-            assert retry.json() == {"error": "already_purchased", "order_id": buyers[users[0]]}
             async with asyncio.timeout(20):
                 while await redis.hlen(keys.pending):  # noqa: ASYNC110 - cleared after the ack
                     await asyncio.sleep(0.1)
+            # The client whose request died learns its order id by retrying, once the
+            # re-published order was acknowledged (before, it is told to come back).
+            retry = await client.post(f"/api/sales/{sale_id}/orders", json={"user_id": users[0]})
+            assert retry.status_code == 409
+            assert retry.json() == {"error": "already_purchased", "order_id": buyers[users[0]]}
     assert await redis.get(keys.stock) == "6"
     await drop_sale(redis, sale_id)
     await redis.aclose()
+
+
+async def test_ended_sales_with_nothing_left_to_publish_leave_the_recovery_scan(
+    redis: Redis,
+) -> None:
+    now = datetime.now(UTC)
+    sales = {name: random_sale_id(name) for name in ("ended", "void", "pending", "live", "lost")}
+    for name, sale_id in sales.items():
+        ended = now - timedelta(hours=3) if name != "live" else now + timedelta(hours=1)
+        await load_sale(redis, sale_id, 5, ended - timedelta(hours=1), ended, 1)
+    await redis.hset(SaleKeys(sales["void"]).voids, "o-1", "topic\n{}")
+    await redis.hset(SaleKeys(sales["pending"]).pending, "o-2", "topic\n{}")
+    lost = SaleKeys(sales["lost"])
+    await redis.delete(lost.meta)  # meta gone, a void left: nobody knows when it ended
+    await redis.hset(lost.voids, "o-3", "topic\n{}")
+    cutoff_ms = int((now - timedelta(hours=1)).timestamp() * 1000)
+
+    pruned = await RedisReservations(redis, 60, random_topic()).prune_ended(cutoff_ms)
+
+    assert sales["ended"] in pruned  # other tests' ended sales may go too
+    assert not set(pruned) & {sales[n] for n in ("void", "pending", "live", "lost")}
+    listed = await redis.smismember(SALES_SET, list(sales.values()))
+    assert dict(zip(sales, listed, strict=True)) == {
+        "ended": 0,
+        "void": 1,
+        "pending": 1,
+        "live": 1,
+        "lost": 1,
+    }
+    assert await redis.get(SaleKeys(sales["ended"]).stock) == "5"  # its keys stay
+    for sale_id in sales.values():
+        await drop_sale(redis, sale_id)

@@ -86,6 +86,30 @@ async def test_payment_answers(
     assert scalar(engine, "SELECT status FROM orders WHERE order_id = :o", o=paid) == "PAID"
 
 
+async def test_with_an_identity_only_the_orders_owner_pays_it(
+    infra: InfraSettings, engine: Engine, topic: str, client: AsyncClient
+) -> None:
+    sale_id = create_sale(engine, infra, 10, "owner")
+    order = placed(sale_id)
+    SqlOrderStore(engine, topic, 600).apply(plan_batch([order]))
+    pay = f"/api/orders/{order.order_id}/payment"
+
+    stolen = await client.post(pay, headers={"X-Authenticated-User": "someone-else"})
+    assert (stolen.status_code, stolen.json()["error"]) == (403, "not_order_owner")
+    assert scalar(engine, "SELECT status FROM orders WHERE order_id = :o", o=order.order_id) == (
+        "CREATED"
+    )
+    own = await client.post(pay, headers={"X-Authenticated-User": order.user_id})
+    assert (own.status_code, own.json()["status"]) == (200, "PAID")
+    # Paid, it is still not theirs to learn about.
+    again = await client.post(pay, headers={"X-Authenticated-User": "someone-else"})
+    assert again.status_code == 403
+    unknown = await client.post(
+        f"/api/orders/{uuid.uuid4()}/payment", headers={"X-Authenticated-User": "someone-else"}
+    )
+    assert unknown.status_code == 404
+
+
 def test_payment_racing_expiry_ends_in_exactly_one_of_paid_or_cancelled(
     infra: InfraSettings, topic: str
 ) -> None:

@@ -19,21 +19,30 @@ pytestmark = pytest.mark.integration
 
 HOUR_MS = 3_600_000
 
-# (case, stock, per-user limit, the user's buyers entry, quantity, now relative to start)
+# (case, stock, per-user limit, the user's buyers entry, quantity, now relative to start,
+#  the sale's pending order ids (not yet acknowledged), fenced by a repair)
 CASES = [
-    ("reserved", 5, 2, None, 2, 1),
-    ("sold out", 1, 2, None, 2, 1),
-    ("no stock at all", 0, 1, None, 1, 1),
-    ("over the limit", 5, 1, None, 2, 1),
-    ("before the window", 5, 1, None, 1, -1),
-    ("after the window", 5, 1, None, 1, HOUR_MS + 1),
-    ("already purchased, even after the window", 5, 1, "order-1", 1, HOUR_MS + 1),
-    ("voided attempt pending", 5, 1, VOID_PREFIX + "order-1", 1, 1),
+    ("reserved", 5, 2, None, 2, 1, [], False),
+    ("sold out", 1, 2, None, 2, 1, [], False),
+    ("no stock at all", 0, 1, None, 1, 1, [], False),
+    ("over the limit", 5, 1, None, 2, 1, [], False),
+    ("before the window", 5, 1, None, 1, -1, [], False),
+    ("after the window", 5, 1, None, 1, HOUR_MS + 1, [], False),
+    ("already purchased, even after the window", 5, 1, "order-1", 1, HOUR_MS + 1, [], False),
+    ("already purchased, another order pending", 5, 1, "order-1", 1, 1, ["order-2"], False),
+    ("voided attempt pending", 5, 1, VOID_PREFIX + "order-1", 1, 1, [], False),
+    ("purchase not yet acknowledged", 5, 1, "order-1", 1, 1, ["order-1"], False),
+    ("not yet acknowledged, after the window", 5, 1, "order-1", 1, HOUR_MS + 1, ["order-1"], False),
+    ("fenced for a new buyer", 5, 1, None, 1, 1, [], True),
+    ("fenced for a buyer", 5, 1, "order-1", 1, 1, [], True),
+    ("fenced after the window", 5, 1, None, 1, HOUR_MS + 1, [], True),
 ]
 
 
 @pytest.mark.parametrize(
-    ("case", "stock", "limit", "entry", "quantity", "offset_ms"), CASES, ids=[c[0] for c in CASES]
+    ("case", "stock", "limit", "entry", "quantity", "offset_ms", "pending", "fenced"),
+    CASES,
+    ids=[c[0] for c in CASES],
 )
 async def test_the_script_answers_as_decide_does(
     infra: InfraSettings,
@@ -43,22 +52,34 @@ async def test_the_script_answers_as_decide_does(
     entry: str | None,
     quantity: int,
     offset_ms: int,
+    pending: list[str],
+    fenced: bool,
 ) -> None:
     redis = Redis.from_url(infra.redis_url, decode_responses=True)
     sale_id, user_id, order_id = random_sale_id(), "u-1", str(uuid.uuid4())
+    keys = SaleKeys(sale_id)
     starts = datetime.now(UTC).replace(microsecond=0)
     await load_sale(redis, sale_id, stock, starts, starts + timedelta(hours=1), limit)
     if entry is not None:
-        await redis.hset(SaleKeys(sale_id).buyers, user_id, entry)
+        await redis.hset(keys.buyers, user_id, entry)
+    for pending_id in pending:  # what the reserve wrote, until the ack removes it
+        await redis.hset(keys.pending, pending_id, "topic\n{}")
+    if fenced:
+        await redis.hset(keys.meta, "fenced", "1")  # what `flashsale repair` sets first
     start_ms = int(starts.timestamp() * 1000)
     now_ms = start_ms + offset_ms
-    state = SaleState(start_ms, start_ms + HOUR_MS, limit, stock, {user_id: entry} if entry else {})
+    buyers = {user_id: entry} if entry else {}
+    state = SaleState(
+        start_ms, start_ms + HOUR_MS, limit, stock, buyers, frozenset(pending), fenced
+    )
     try:
         expected = decide(state, user_id, quantity, order_id, now_ms)
         got = await RedisReservations(redis, 60, random_topic()).reserve(
             sale_id, user_id, quantity, order_id, now_ms, "{}"
         )
         assert got == expected
+        if fenced or pending:  # nothing was reserved or changed behind the answer
+            assert await redis.get(keys.stock) == str(stock)
         unknown = await RedisReservations(redis, 60, random_topic()).reserve(
             random_sale_id("missing"), user_id, quantity, order_id, now_ms, "{}"
         )

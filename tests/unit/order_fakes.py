@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass, field, replace
 
@@ -9,8 +10,15 @@ from flashsale.contracts import CreateSale
 from flashsale.kafka import DeliveryFailed
 from order_service.bootstrap import Services, bootstrap
 from order_service.breaker import KafkaBreaker
-from order_service.domain import VOID_PREFIX, Outcome, Reservation, SaleState, decide
-from order_service.ports import Due
+from order_service.domain import (
+    VOID_PREFIX,
+    Outcome,
+    Reservation,
+    SaleState,
+    decide,
+    ended_and_settled,
+)
+from order_service.ports import Due, OrderRecord
 from order_service.settings import OrderServiceSettings
 from order_service.soldout import SoldOutFlags
 
@@ -21,16 +29,30 @@ class FakeReservations:
         self.pending: dict[str, tuple[str, str, int]] = {}  # order -> (sale, payload, at_ms)
         self.voids: dict[str, tuple[str, str]] = {}  # order -> (sale, payload)
         self.pointers: dict[str, str] = {}
+        self.listed: set[str] = set()  # the `flashsale:sales` set the recovery scans
         self.calls = 0
 
-    def add_sale(self, sale_id: str, stock: int, limit: int = 1, now_ms: int = 0) -> None:
-        self.sales[sale_id] = SaleState(now_ms - 1, now_ms + 10**12, limit, stock, {})
+    def add_sale(
+        self, sale_id: str, stock: int, limit: int = 1, now_ms: int = 0, ends_in_ms: int = 10**12
+    ) -> None:
+        self.sales[sale_id] = SaleState(now_ms - 1, now_ms + ends_in_ms, limit, stock, {})
+        self.listed.add(sale_id)
+
+    def fence(self, sale_id: str) -> None:
+        """What `flashsale repair` does first: the meta hash's `fenced` field."""
+        self.sales[sale_id] = replace(self.sales[sale_id], fenced=True)
+
+    def _state(self, sale_id: str) -> SaleState | None:
+        """The sale as reserve.lua sees it: meta, stock, buyers and the pending hash."""
+        sale = self.sales.get(sale_id)
+        pending = frozenset(o for o, (s, _, _) in self.pending.items() if s == sale_id)
+        return None if sale is None else replace(sale, pending=pending)
 
     async def reserve(
         self, sale_id: str, user_id: str, quantity: int, order_id: str, now_ms: int, placed: str
     ) -> Reservation:
         self.calls += 1
-        sale = self.sales.get(sale_id)
+        sale = self._state(sale_id)
         result = decide(sale, user_id, quantity, order_id, now_ms)
         if sale is not None and result.outcome is Outcome.RESERVED:
             self.sales[sale_id] = replace(
@@ -74,6 +96,22 @@ class FakeReservations:
     async def sale_of_order(self, order_id: str) -> str | None:
         return self.pointers.get(order_id)
 
+    async def order_of_buyer(self, sale_id: str, user_id: str) -> str | None:
+        sale = self.sales.get(sale_id)
+        return None if sale is None else sale.buyers.get(user_id)
+
+    async def prune_ended(self, ended_before_ms: int) -> list[str]:
+        pruned = []
+        for sale_id in sorted(self.listed):
+            sale = self.sales.get(sale_id)
+            entries = [*self.pending.values(), *self.voids.values()]
+            unsettled = sum(1 for entry in entries if entry[0] == sale_id)
+            ends_at_ms = None if sale is None else sale.ends_at_ms
+            if ended_and_settled(ends_at_ms, unsettled, ended_before_ms):
+                pruned.append(sale_id)
+        self.listed -= set(pruned)
+        return pruned
+
 
 class FakeIdempotency:
     def __init__(self) -> None:
@@ -95,9 +133,14 @@ class FakeIdempotency:
 @dataclass
 class FakePublisher:
     down: bool = False
+    healthy: bool = True
+    # While set and not open, a publish waits for it: a slow broker, an ack in flight.
+    gate: asyncio.Event | None = None
     sent: list[tuple[str, bytes]] = field(default_factory=list)
 
     async def publish(self, key: str, payload: bytes) -> None:
+        if self.gate is not None:
+            await self.gate.wait()
         if self.down:
             raise DeliveryFailed("broker down (fake)")
         self.sent.append((key, payload))
@@ -106,6 +149,7 @@ class FakePublisher:
 @dataclass
 class FakeSales:
     rows: dict[str, CreateSale] = field(default_factory=dict)
+    sold: set[str] = field(default_factory=set)  # sales with an order row or less stock
 
     async def add(self, sale: CreateSale) -> str:
         old = self.rows.get(sale.sale_id)
@@ -115,10 +159,17 @@ class FakeSales:
         same = old.model_dump(exclude={"command_id"}) == sale.model_dump(exclude={"command_id"})
         return "same" if same else "conflict"
 
+    async def untouched(self, sale_id: str) -> bool:
+        return sale_id not in self.sold
+
 
 @dataclass
 class FakeStock:
     loaded: list[str] = field(default_factory=list)
+
+    def lose(self, sale_id: str) -> None:
+        """Redis lost the sale's keys (a flush, a failover without the AOF)."""
+        self.loaded = [s for s in self.loaded if s != sale_id]
 
     async def is_loaded(self, sale_id: str) -> bool:
         return sale_id in self.loaded
@@ -129,9 +180,9 @@ class FakeStock:
 
 @dataclass
 class FakeOrders:
-    rows: dict[uuid.UUID, str] = field(default_factory=dict)
+    rows: dict[uuid.UUID, OrderRecord] = field(default_factory=dict)
 
-    async def status(self, order_id: uuid.UUID) -> str | None:
+    async def find(self, order_id: uuid.UUID) -> OrderRecord | None:
         return self.rows.get(order_id)
 
 

@@ -1,4 +1,5 @@
-"""The gateway's raw ASGI edge: 429s, client identity, the edge sold-out answer."""
+"""The gateway's raw ASGI edge: 429s, client identity, the edge sold-out answer, the
+header cap; and the identity the proxy vouches for to the order service."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from flashsale.edge import SoldOutFlags
 from gateway.bucket import KeyedBuckets, Rate, TokenBucket
 from gateway.clients import ClientKeys
 from gateway.edge import GatewayEdge
+from gateway.forward import UpstreamReply
+from gateway.proxy import ApiProxy
 from tests.unit.order_fakes import FakeClock
 
 
@@ -117,3 +120,69 @@ async def test_sold_out_answers_spend_no_tokens() -> None:
     assert (await call(app, path="/api/sales/s2/orders"))[0] == 202
     assert (await call(app, path="/api/sales/s2/orders"))[0] == 429
     assert upstream.calls == 1
+
+
+async def test_headers_over_the_cap_are_431_but_only_after_the_cheap_answers() -> None:
+    clock = FakeClock()
+    app, upstream = edge(clock, client_burst=1)
+    padding = "a" * 65_536
+    app.sold_out.mark("s1")
+    assert (await call(app, x_padding=padding))[0] == 409  # sold out: no token, no scan
+    status, headers, body = await call(app, path="/api/sales/s2/orders", x_padding=padding)
+    assert (status, headers[b"connection"], body) == (
+        431,
+        b"close",
+        b'{"error":"headers_too_large"}',
+    )
+    assert (await call(app, path="/api/sales/s2/orders", x_padding=padding))[0] == 429
+    clock.now += 10
+    assert (await call(app, path="/api/sales/s2/orders", x_padding="a" * 4000))[0] == 202
+    assert upstream.calls == 1
+
+
+class RecordingUpstream:
+    """gateway.forward.Upstream as the proxy sees it: records what would be sent."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[dict[str, str], str | None]] = []
+
+    async def forward(
+        self, method: str, path: str, body: bytes, headers: dict[str, str], user: str | None
+    ) -> UpstreamReply:
+        self.sent.append((headers, user))
+        return UpstreamReply(202, b"{}", {})
+
+
+async def through_proxy(
+    trusted: list[str], peer: str, user: str
+) -> tuple[dict[str, str], str | None]:
+    upstream = RecordingUpstream()
+    proxy = ApiProxy(upstream, SoldOutFlags(1.0), 4096, 1, ClientKeys(trusted))  # type: ignore[arg-type]
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/api/sales/s1/orders",
+        "raw_path": b"/api/sales/s1/orders",
+        "query_string": b"",
+        "client": (peer, 5555),
+        "headers": [(b"x-authenticated-user", user.encode()), (b"idempotency-key", b"k")],
+    }
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"{}", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        pass
+
+    await proxy(scope, receive, send)
+    [(headers, forwarded_user)] = upstream.sent
+    return headers, forwarded_user
+
+
+async def test_the_identity_is_vouched_for_only_when_a_trusted_proxy_set_it() -> None:
+    headers, user = await through_proxy(["10.9.0.0/16"], "10.9.0.5", "alice")
+    assert user == "alice" and headers == {"idempotency-key": "k"}
+    # Anyone else's header is dropped: never forwarded, whatever it says.
+    for trusted in (["10.9.0.0/16"], []):
+        headers, user = await through_proxy(trusted, "1.1.1.1", "alice")
+        assert user is None and "x-authenticated-user" not in headers

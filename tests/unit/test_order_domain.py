@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from order_service.breaker import KafkaBreaker
-from order_service.domain import VOID_PREFIX, Outcome, SaleState, decide
+from order_service.domain import VOID_PREFIX, Outcome, SaleState, decide, ended_and_settled
 from order_service.soldout import SoldOutFlags
 from tests.unit.order_fakes import FakeClock
 
@@ -20,12 +20,31 @@ def test_decide_in_order() -> None:
     waiting = decide(voided, "old", 1, "o", 150)  # a voided id is never handed out
     assert (waiting.outcome, waiting.order_id) == (Outcome.VOID_PENDING, None)
     assert decide(voided, "old", 1, "o", 500).outcome is Outcome.VOID_PENDING
+    unacked = replace(SALE, pending=frozenset({"o-0"}))
+    waiting = decide(unacked, "old", 1, "o", 150)  # Kafka has not acknowledged o-0 yet
+    assert (waiting.outcome, waiting.order_id) == (Outcome.PENDING, None)
+    assert decide(unacked, "u", 1, "o", 150).outcome is Outcome.RESERVED  # others: as usual
     assert decide(SALE, "u", 1, "o", 99).outcome is Outcome.NOT_ACTIVE
     assert decide(SALE, "u", 1, "o", 200).outcome is Outcome.NOT_ACTIVE  # the end is exclusive
     assert decide(SALE, "u", 3, "o", 150).outcome is Outcome.OVER_LIMIT
     reserved = decide(SALE, "u", 2, "o", 150)
     assert (reserved.outcome, reserved.order_id, reserved.stock_left) == (Outcome.RESERVED, "o", 1)
     assert not reserved.sold_out_for_everyone
+
+
+def test_a_fenced_sale_answers_nothing_else_until_the_repair_reopens_it() -> None:
+    fenced = replace(SALE, fenced=True)
+    for user, now_ms in (("old", 150), ("u", 150), ("u", 99), ("u", 500)):
+        answer = decide(fenced, user, 1, "o", now_ms)
+        assert (answer.outcome, answer.order_id, answer.stock_left) == (Outcome.FENCED, None, None)
+    assert decide(None, "u", 1, "o", 150).outcome is Outcome.UNKNOWN_SALE
+
+
+def test_an_ended_sale_leaves_the_scan_only_once_settled() -> None:
+    assert ended_and_settled(ends_at_ms=100, unsettled=0, ended_before_ms=101)
+    assert not ended_and_settled(ends_at_ms=100, unsettled=0, ended_before_ms=100)
+    assert not ended_and_settled(ends_at_ms=100, unsettled=1, ended_before_ms=101)
+    assert not ended_and_settled(ends_at_ms=None, unsettled=0, ended_before_ms=101)
 
 
 def test_decide_sold_out_only_for_everyone_at_zero() -> None:

@@ -9,11 +9,13 @@ from typing import cast
 
 from flashsale.contracts import CreateSale, OrderPlaced, OrderVoided, PlaceOrder, decode_event
 from order_service import handlers
+from order_service.ports import OrderRecord
 from tests.unit.order_fakes import (
     FakeClock,
     FakeOrders,
     FakePublisher,
     FakeReservations,
+    FakeSales,
     FakeStock,
     fake_services,
 )
@@ -162,11 +164,75 @@ async def test_order_status_db_then_pending_then_unknown() -> None:
     reservations, _ = parts(services)
     orders = cast(FakeOrders, services.deps.orders)
     created, pending, unknown = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
-    orders.rows[created] = "CREATED"
+    orders.rows[created] = OrderRecord("CREATED", "u1")
     reservations.pointers[str(pending)] = "s1"
     assert (await handlers.order_status(created, services.deps)).body["status"] == "CREATED"
     assert (await handlers.order_status(pending, services.deps)).body["status"] == "PENDING"
     assert (await handlers.order_status(unknown, services.deps)).status == 404
+
+
+async def test_with_an_identity_only_the_owner_reads_an_order() -> None:
+    services = fake_services()
+    reservations, _ = parts(services)
+    reservations.add_sale("s1", stock=5)
+    deps = services.deps
+    pending = await handlers.place_order(PlaceOrder(sale_id="s1", user_id="u1"), None, deps)
+    pending_id = uuid.UUID(pending.body["order_id"])  # acknowledged, not yet written
+    written = uuid.uuid4()
+    cast(FakeOrders, deps.orders).rows[written] = OrderRecord("CREATED", "u1")
+    for order_id, status in ((pending_id, "PENDING"), (written, "CREATED")):
+        mine = await handlers.order_status(order_id, deps, identity="u1")
+        assert (mine.status, mine.body["status"]) == (200, status)
+        theirs = await handlers.order_status(order_id, deps, identity="u2")
+        assert (theirs.status, theirs.body) == (403, {"error": "not_order_owner"})
+    unknown = await handlers.order_status(uuid.uuid4(), deps, identity="u2")
+    assert unknown.status == 404
+
+
+async def test_a_body_naming_someone_else_is_refused_before_any_store_is_touched() -> None:
+    services = fake_services()
+    reservations, publisher = parts(services)
+    reservations.add_sale("s1", stock=5)
+    command = PlaceOrder(sale_id="s1", user_id="victim")
+    for key in (None, "k-1"):
+        answer = await handlers.place_order(command, key, services.deps, identity="mallory")
+        assert (answer.status, answer.body) == (403, {"error": "identity_mismatch"})
+    assert reservations.calls == 0 and publisher.sent == []
+    assert services.deps.idempotency.answers == {}  # type: ignore[attr-defined]
+    own = await handlers.place_order(command, None, services.deps, identity="victim")
+    assert own.status == 202
+
+
+async def test_a_retry_during_a_slow_produce_waits_instead_of_learning_the_id() -> None:
+    services = fake_services()
+    reservations, publisher = parts(services)
+    reservations.add_sale("s1", stock=5)
+    publisher.gate = asyncio.Event()  # Kafka has not acknowledged yet
+    command = PlaceOrder(sale_id="s1", user_id="u1")
+    first = asyncio.create_task(handlers.place_order(command, None, services.deps))
+    await asyncio.sleep(0.01)
+    assert reservations.pending  # reserved, the produce in flight
+    for key in (None, "k-1"):
+        retry = await handlers.place_order(command, key, services.deps)
+        assert (retry.status, retry.body) == (503, {"error": "previous_attempt_pending"})
+        assert retry.retry_after == 1  # never the id of an order that may yet be voided
+    publisher.gate.set()
+    token = await first
+    assert token.status == 202
+    after_ack = await handlers.place_order(command, "k-1", services.deps)
+    assert after_ack.status == 409 and after_ack.body["order_id"] == token.body["order_id"]
+
+
+async def test_a_fenced_sale_answers_503_and_reserves_nothing() -> None:
+    services = fake_services()
+    reservations, publisher = parts(services)
+    reservations.add_sale("s1", stock=5)
+    reservations.fence("s1")
+    answer = await handlers.place_order(PlaceOrder(sale_id="s1", user_id="u1"), "k", services.deps)
+    assert (answer.status, answer.body) == (503, {"error": "sale_under_repair"})
+    assert answer.retry_after == 1
+    assert reservations.sales["s1"].stock == 5 and reservations.sales["s1"].buyers == {}
+    assert publisher.sent == [] and services.deps.idempotency.answers == {}  # type: ignore[attr-defined]
 
 
 async def test_create_sale_loads_stock_once_and_refuses_a_different_sale_with_its_id() -> None:
@@ -181,3 +247,25 @@ async def test_create_sale_loads_stock_once_and_refuses_a_different_sale_with_it
     assert stock.loaded == ["s9"]
     backwards = sale.model_copy(update={"sale_id": "s10", "ends_at": now})
     assert (await handlers.create_sale(backwards, services.deps)).status == 422
+
+
+async def test_reposting_a_sale_redis_lost_reloads_it_only_if_nothing_was_sold() -> None:
+    services = fake_services()
+    stock, sales = cast(FakeStock, services.deps.stock), cast(FakeSales, services.deps.sales)
+    now = datetime.now(UTC)
+    fresh = CreateSale(sale_id="s1", name="n", stock=3, starts_at=now, ends_at=now + timedelta(1))
+    sold = fresh.model_copy(update={"sale_id": "s2"})
+    for sale in (fresh, sold):
+        assert (await handlers.create_sale(sale, services.deps)).status == 201
+        stock.lose(sale.sale_id)
+    # s1: the crash between the DB row and Redis, nothing sold: loading it is right.
+    assert (await handlers.create_sale(fresh, services.deps)).status == 200
+    assert stock.loaded == ["s1"]
+    # s2 sold units: reloading total_stock would resell them. Only a repair may.
+    sales.sold.add("s2")
+    refused = await handlers.create_sale(sold, services.deps)
+    assert (refused.status, refused.body) == (
+        409,
+        {"error": "sale_needs_repair", "sale_id": "s2", "hint": "flashsale repair --sale s2"},
+    )
+    assert stock.loaded == ["s1"]
