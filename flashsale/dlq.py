@@ -102,13 +102,19 @@ class KafkaDeadLetterSink:
         def on_delivery(err: KafkaError | None, _msg: Any) -> None:
             outcome.append(err)
 
-        self._producer.produce(
-            self._topic,
-            letter.value,
-            letter.key,
-            headers=letter.headers(self._consumer),
-            on_delivery=on_delivery,
-        )
+        try:
+            self._producer.produce(
+                self._topic,
+                letter.value,
+                letter.key,
+                headers=letter.headers(self._consumer),
+                on_delivery=on_delivery,
+            )
+        except BufferError as exc:
+            # The local queue is full: serve delivery reports so it drains, and let the
+            # caller retry this letter instead of dropping it.
+            self._producer.poll(min(1.0, self._timeout_s))
+            raise DeadLetterFailed(f"producer queue full: {exc}") from exc
         self._producer.flush(self._timeout_s)
         if not outcome or outcome[0] is not None:
             raise DeadLetterFailed(str(outcome[0] if outcome else "no delivery report"))

@@ -1,9 +1,9 @@
 """The inventory consumer's batch handler: decode, throttle, apply the batch in one DB
-transaction, and route what fails (flashsale/failures.py).
+transaction. What fails is routed by the kernel (flashsale/retry.py, flashsale/failures.py).
 
-It returns only when every message of the batch is either applied or dead-lettered: the
-poll loop then stores the offsets. It raises `Stopped` when asked to stop mid-way, and
-the unfinished batch is redelivered (idempotently) to the next owner.
+It returns only when every message of the batch is applied, refused for lack of stock, or
+dead-lettered: the poll loop then stores the offsets. It raises `Stopped` when asked to
+stop mid-way, and the unfinished batch is redelivered (idempotently) to the next owner.
 """
 
 from __future__ import annotations
@@ -12,17 +12,16 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from confluent_kafka import Message
 
-from flashsale.backoff import backoff_delay
-from flashsale.consumer_loop import Stopped
 from flashsale.contracts import ContractError, OrderPlaced, OrderVoided, decode_event
-from flashsale.dlq import DeadLetterFailed, DeadLetterSink, dead_letter_from
-from flashsale.failures import Verdict, is_outage, route_failure
+from flashsale.dlq import DeadLetterSink, dead_letter_from
+from flashsale.failures import is_stock_refusal
 from flashsale.metrics import Metrics
+from flashsale.retry import Retrier, RetryPolicy
 from inventory_consumer.plan import plan_batch
+from inventory_consumer.redis_stock import StockDrift
 from inventory_consumer.store import OrderStore
 from inventory_consumer.throttle import TokenBucket
 
@@ -30,13 +29,6 @@ __all__ = ["InventoryBatchHandler", "RetryPolicy"]
 
 log = logging.getLogger(__name__)
 Item = tuple[Message, OrderPlaced | OrderVoided]
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    max_attempts: int = 5
-    base_s: float = 0.05
-    cap_s: float = 5.0
 
 
 def decode_order_message(msg: Message) -> OrderPlaced | OrderVoided:
@@ -56,14 +48,14 @@ class InventoryBatchHandler:
         policy: RetryPolicy,
         throttle: TokenBucket | None = None,
         rand: Callable[[], float] | None = None,
+        drift: StockDrift | None = None,
     ) -> None:
         self._store = store
         self._dlq = dlq
         self._metrics = metrics
-        self._stop = stop
-        self._policy = policy
         self._throttle = throttle
-        self._rand = rand
+        self._drift = drift
+        self._retry = Retrier(policy, stop, rand, what="inventory batch")
 
     def __call__(self, messages: Sequence[Message]) -> None:
         items: list[Item] = []
@@ -73,74 +65,49 @@ class InventoryBatchHandler:
             except ContractError as exc:  # no retry can fix it: to the DLQ at once
                 self._dead_letter(msg, None, exc)
         if self._throttle is not None and items:
-            self._sleep(self._throttle.reserve(len(items)))
+            self._retry.sleep(self._throttle.reserve(len(items)))
         started = time.monotonic()
-        self._apply(items)
+        self._retry.settle(items, self._apply, self._reject)
         self._metrics.observe("flashsale_inventory_batch_seconds", time.monotonic() - started)
 
-    def _apply(self, items: list[Item]) -> None:
-        attempts = 0
-        while items:
-            try:
-                outcome = self._store.apply(plan_batch(event for _, event in items))
-            except Exception as exc:
-                attempts += 1
-                verdict = route_failure(exc, attempts, self._policy.max_attempts, len(items))
-                log.warning(
-                    "batch of %d failed (%s, attempt %d): %r",
-                    len(items),
-                    verdict.value,
-                    attempts,
-                    exc,
-                )
-                if verdict is Verdict.RETRY:
-                    self._backoff(attempts)
-                elif verdict is Verdict.BISECT:  # isolate the offender in log2(n) steps
-                    half = len(items) // 2
-                    self._apply(items[:half])
-                    self._apply(items[half:])
-                    return
-                else:
-                    self._dead_letter(items[0][0], items[0][1], exc)
-                    return
-            else:
-                for name in ("created", "duplicates", "rejected", "voided", "tombstones"):
-                    self._metrics.inc(
-                        "flashsale_inventory_orders_total", getattr(outcome, name), result=name
-                    )
-                return
+    def _apply(self, items: Sequence[Item]) -> None:
+        outcome = self._store.apply(plan_batch(event for _, event in items))
+        for name in ("created", "duplicates", "rejected", "reinstated", "tombstones"):
+            self._metrics.inc(
+                "flashsale_inventory_orders_total", getattr(outcome, name), result=name
+            )
+
+    def _reject(self, item: Item, exc: Exception) -> None:
+        """Bisection pinned this one message: the database refuses it for good. (Without a
+        StockDrift port, a stock refusal is dead-lettered like any other.)"""
+        msg, event = item
+        drift = self._drift
+        if drift is not None and isinstance(event, OrderPlaced) and is_stock_refusal(exc):
+            self._refuse_oversold(drift, event)
+        else:
+            self._dead_letter(msg, event, exc)
+
+    def _refuse_oversold(self, drift: StockDrift, placed: OrderPlaced) -> None:
+        """Redis sold a unit PostgreSQL does not have. Not poison: Redis drifted. Redis first,
+        so that the relay's release of the FAILED row finds the unit already written off
+        and never puts it back on sale."""
+        ids = (placed.sale_id, str(placed.order_id), placed.user_id)
+        log.warning("stock drift: PostgreSQL has no stock for order %s of sale %s", ids[1], ids[0])
+        self._metrics.inc("flashsale_inventory_drift_total")
+        self._retry.until_done(lambda: drift.record_drift(*ids), "recording drift in Redis")
+        self._retry.until_done(lambda: self._store.refuse_oversold(placed), "refusing the order")
 
     def _dead_letter(
         self, msg: Message, event: OrderPlaced | OrderVoided | None, exc: BaseException
     ) -> None:
         self._metrics.inc("flashsale_dlq_messages_total", consumer="inventory")
         letter = dead_letter_from(msg, exc)
-        self._until_done(lambda: self._dlq.send(letter))
+        self._retry.until_done(lambda: self._dlq.send(letter), "dead letter")
         if isinstance(event, OrderPlaced):
             # The client holds this order id: it ends FAILED, and its OrderFailed outbox
             # row makes the relay give the Redis stock back (idempotently, per order id).
+            # Retried until it is written: an offset moving past it would lose the order.
             reason = f"dead-lettered: {type(exc).__name__}"
-            self._until_done(lambda: self._store.fail_placed(event, reason))
-
-    def _until_done(self, action: Callable[[], None]) -> None:
-        """Retry through outages (Kafka or DB down); give up only on a real error."""
-        attempts = 0
-        while True:
-            try:
-                action()
-                return
-            except Exception as exc:
-                if not (isinstance(exc, DeadLetterFailed) or is_outage(exc)):
-                    log.error("dead-letter follow-up failed for good: %r", exc)
-                    return
-                attempts += 1
-                self._backoff(attempts)
-
-    def _backoff(self, attempts: int) -> None:
-        p = self._policy
-        delay = backoff_delay(attempts, p.base_s, p.cap_s, *([self._rand] if self._rand else []))
-        self._sleep(delay)
-
-    def _sleep(self, seconds: float) -> None:
-        if seconds > 0 and self._stop.wait(seconds):
-            raise Stopped
+            self._retry.until_done(
+                lambda: self._store.fail_placed(event, reason), "the dead letter's FAILED row"
+            )

@@ -69,7 +69,7 @@ def bootstrap(
     channels = channels if channels is not None else default_channels(settings)
     dlq_producer = Producer(producer_config(settings.kafka_bootstrap, f"{client_id}-dlq"))
     handler = NotificationBatchHandler(
-        store=SqlNotificationStore(engine),
+        store=SqlNotificationStore(engine, settings.claim_lease_s),
         channels=channels,
         kind_channels=settings.kind_channels,
         dlq=dlq

@@ -23,6 +23,11 @@ class NotificationConsumerSettings(InfraSettings):
     max_attempts: int = Field(4, ge=1, le=100)
     retry_base_s: float = Field(0.2, gt=0)
     retry_cap_s: float = Field(5.0, gt=0)
+    # A claimed notice whose outcome was not recorded within this lease belongs to a
+    # consumer that died between claim and record: a redelivery claims and sends it. Keep
+    # it above a send's worst case (max_attempts x smtp_timeout_s, plus backoff), or a slow
+    # claimant may be overtaken and the receiver see a copy (same Message-ID).
+    claim_lease_s: float = Field(60.0, gt=0)
 
     # Which channel carries each kind: "email" (SMTP) or "sms"/"push" (the webhook).
     kind_channels: dict[str, str] = {

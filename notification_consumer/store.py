@@ -1,87 +1,98 @@
-"""The notifications table as the send-once guard.
+"""The notifications table as the send-once guard: one row per (order, kind).
 
-`claim` runs one transaction around a batch's sends: it inserts a PENDING row per
-(order, kind) with ON CONFLICT, and hands back only the rows it inserted (or a FAILED row
-it re-opens, for a DLQ replay). A duplicate event finds its row and is handed nothing; a
-concurrent duplicate (two members during a rebalance) waits on the row lock and then
-finds it. The sends happen while the claim is held and their outcome is written before
-the commit: a crash mid-batch rolls the claim back, and the redelivery sends again
-(with the same Message-ID / Idempotency-Key, so the receiver can tell).
+Each notice goes through three steps, and no transaction stays open across the network:
+
+1. `claim`, its own short committed transaction: insert the row PENDING with
+   `claimed_at = now()`, or take over a FAILED row (a DLQ replay) or a PENDING row whose
+   lease ran out (its claimant died between claim and record). A SENT row, or a PENDING
+   row under a live lease, is not ours.
+2. The send, by the handler, with nothing held in the database.
+3. `record` the outcome, its own transaction, fenced by `claimed_at`: a claimant whose
+   lease was taken over records nothing (the new claimant will).
+
+So a failure of one notice, or of the database halfway through a batch, never resends
+the notices already recorded. A crash between a send and its record resends once the
+lease has run out, with the same Message-ID / Idempotency-Key, so the receiver can tell.
 """
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
 from typing import Protocol
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Engine, text
 
 from notification_consumer.messages import Notice
 
-__all__ = ["Claim", "NotificationStore", "SqlNotificationStore"]
+__all__ = ["Claim", "ClaimState", "NotificationStore", "SqlNotificationStore"]
 
+# A conflicting insert by a concurrent claimant waits on its row lock, then re-reads the
+# row: of two consumers claiming at once, exactly one gets a RETURNING row.
 _CLAIM = text("""
-    INSERT INTO notifications (order_id, kind, channel, recipient)
-    SELECT * FROM unnest(CAST(:order_ids AS uuid[]), CAST(:kinds AS text[]),
-                         CAST(:channels AS text[]), CAST(:recipients AS text[]))
-    ON CONFLICT (order_id, kind) DO UPDATE SET status = 'PENDING'
+    INSERT INTO notifications (order_id, kind, channel, recipient, claimed_at)
+    VALUES (:order_id, :kind, :channel, :recipient, now())
+    ON CONFLICT (order_id, kind) DO UPDATE SET status = 'PENDING', claimed_at = now()
         WHERE notifications.status = 'FAILED'
-    RETURNING order_id, kind""")
+           OR (notifications.status = 'PENDING'
+               AND (notifications.claimed_at IS NULL
+                    OR notifications.claimed_at < now() - make_interval(secs => :lease_s)))
+    RETURNING claimed_at""")
+
+_STATUS = text("SELECT status FROM notifications WHERE order_id = :order_id AND kind = :kind")
 
 _RECORD = text("""
     UPDATE notifications
     SET status = CASE WHEN :sent THEN 'SENT' ELSE 'FAILED' END,
         attempts = attempts + :attempts,
         sent_at = CASE WHEN :sent THEN now() END
-    WHERE order_id = :order_id AND kind = :kind""")
+    WHERE order_id = :order_id AND kind = :kind
+      AND status = 'PENDING' AND claimed_at = :claimed_at""")
 
 
-class Claim(Protocol):
-    notices: list[Notice]  # the ones this batch must send
+class ClaimState(Enum):
+    CLAIMED = "claimed"  # ours: send it, then record the outcome
+    HELD = "held"  # another claimant's lease is running: wait for its outcome
+    DONE = "done"  # sent already: nothing to do
 
-    def record(self, notice: Notice, sent: bool, attempts: int) -> None: ...
+
+@dataclass(frozen=True)
+class Claim:
+    state: ClaimState
+    claimed_at: datetime | None = None  # set when CLAIMED: the fence of `record`
 
 
 class NotificationStore(Protocol):
-    def claim(self, notices: Sequence[Notice]) -> AbstractContextManager[Claim]: ...
+    def claim(self, notice: Notice) -> Claim: ...
 
-
-class _SqlClaim:
-    def __init__(self, conn: Connection, notices: list[Notice]) -> None:
-        self._conn = conn
-        self.notices = notices
-
-    def record(self, notice: Notice, sent: bool, attempts: int) -> None:
-        self._conn.execute(
-            _RECORD,
-            {
-                "sent": sent,
-                "attempts": attempts,
-                "order_id": notice.order_id,
-                "kind": notice.kind,
-            },
-        )
+    def record(self, notice: Notice, claim: Claim, sent: bool, attempts: int) -> bool:
+        """False when the claim was taken over (its lease ran out): nothing recorded."""
 
 
 class SqlNotificationStore:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, lease_s: float) -> None:
         self._engine = engine
+        self._lease_s = lease_s
 
-    @contextmanager
-    def claim(self, notices: Sequence[Notice]) -> Iterator[Claim]:
+    def claim(self, notice: Notice) -> Claim:
+        key = {"order_id": notice.order_id, "kind": notice.kind}
         with self._engine.begin() as conn:
-            claimed: set[tuple[uuid.UUID, str]] = set()
-            if notices:
-                rows = conn.execute(
-                    _CLAIM,
-                    {
-                        "order_ids": [n.order_id for n in notices],
-                        "kinds": [n.kind for n in notices],
-                        "channels": [n.channel for n in notices],
-                        "recipients": [n.recipient for n in notices],
-                    },
-                )
-                claimed = {(r.order_id, r.kind) for r in rows}
-            yield _SqlClaim(conn, [n for n in notices if n.key in claimed])
+            claimed_at = conn.execute(
+                _CLAIM,
+                {**key, "channel": notice.channel, "recipient": notice.recipient,
+                 "lease_s": self._lease_s},
+            ).scalar()  # fmt: skip
+            if claimed_at is not None:
+                return Claim(ClaimState.CLAIMED, claimed_at)
+            status = conn.execute(_STATUS, key).scalar()
+        return Claim(ClaimState.HELD if status == "PENDING" else ClaimState.DONE)
+
+    def record(self, notice: Notice, claim: Claim, sent: bool, attempts: int) -> bool:
+        with self._engine.begin() as conn:
+            result = conn.execute(
+                _RECORD,
+                {"sent": sent, "attempts": attempts, "order_id": notice.order_id,
+                 "kind": notice.kind, "claimed_at": claim.claimed_at},
+            )  # fmt: skip
+            return bool(result.rowcount)

@@ -19,6 +19,7 @@ from aiosmtpd.controller import Controller
 from confluent_kafka import Producer
 from redis.asyncio import Redis as AsyncRedis
 from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
 
 from flashsale.contracts import CreateSale, OrderPlaced, encode
 from flashsale.db.sales import insert_sale
@@ -209,3 +210,25 @@ def running_notifications(settings: NotificationConsumerSettings, **fakes: Any) 
         stop.set()
         thread.join(timeout=30)
         assert not thread.is_alive(), "the notification consumer did not stop within 30 s"
+
+
+def session_url(database_url: str, app: str, role: str | None = None, **options: str) -> str:
+    """A database URL whose sessions a test can find (application_name) and tune (GUCs in
+    `options`), optionally as another login role: faults scoped to one consumer."""
+    query = {"application_name": app}
+    if options:
+        query["options"] = " ".join(f"-c {k}={v}" for k, v in options.items())
+    url = make_url(database_url).update_query_dict(query)
+    if role is not None:
+        url = url.set(username=role)
+    return url.render_as_string(hide_password=False)
+
+
+def terminate_sessions(engine: Engine, app: str) -> int:
+    """Drop every session of `app`, as a failover or a crashed server would."""
+    sql = (
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+        " WHERE application_name = :a AND pid <> pg_backend_pid()"
+    )
+    with engine.begin() as conn:
+        return int(conn.execute(text(sql), {"a": app}).scalar_one())

@@ -117,7 +117,7 @@ class ProcessedMessage(Base):
 
 
 class Notification(Base):
-    """One row per (order, kind): the send happens only for the row that was inserted."""
+    """One row per (order, kind): only its claimant sends (notification_consumer/store.py)."""
 
     __tablename__ = "notifications"
     __table_args__ = (
@@ -133,3 +133,6 @@ class Notification(Base):
     attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When the current claimant took the row: a PENDING row whose lease ran out belongs
+    # to a consumer that died between claim and record, and may be claimed again.
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,39 +1,84 @@
-"""Failure routing of the inventory batch handler, with a fake store and a fake DLQ."""
+"""Failure routing of the inventory batch handler, with a fake store, a fake DLQ and a fake
+Redis drift port."""
 
 from __future__ import annotations
 
 import threading
 import uuid
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import pytest
 from confluent_kafka import Message
-from sqlalchemy.exc import IntegrityError, OperationalError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from sqlalchemy.exc import IntegrityError, InternalError, OperationalError
 
 from flashsale.consumer_loop import Stopped
 from flashsale.contracts import OrderPlaced, encode
-from flashsale.dlq import DeadLetter
-from flashsale.failures import Verdict, route_failure
+from flashsale.dlq import DeadLetter, DeadLetterFailed
 from flashsale.metrics import RecordingMetrics
 from inventory_consumer.batch import InventoryBatchHandler, RetryPolicy
 from inventory_consumer.plan import BatchOutcome, BatchPlan
 
 
+class DriverError(Exception):
+    """What psycopg raises: the SQLSTATE and the diagnostics ride on the exception."""
+
+    def __init__(self, sqlstate: str, constraint: str | None = None) -> None:
+        super().__init__(f"sqlstate {sqlstate}")
+        self.sqlstate = sqlstate
+        self.diag = SimpleNamespace(constraint_name=constraint)
+
+
+def read_only() -> Exception:
+    return InternalError("INSERT", {}, DriverError("25006"))  # after a failover
+
+
+def deadlock() -> Exception:
+    return OperationalError("UPDATE sales", {}, DriverError("40P01"))
+
+
+def out_of_stock() -> Exception:
+    check = DriverError("23514", "ck_sales_remaining_stock_nonnegative")
+    return IntegrityError("UPDATE sales", {}, check)
+
+
+class Faults:
+    """The next errors an operation raises, one per call, before it starts to succeed."""
+
+    def __init__(self, *errors: Exception) -> None:
+        self._errors = list(errors)
+
+    def maybe_raise(self) -> None:
+        if self._errors:
+            raise self._errors.pop(0)
+
+
 class FakeStore:
     """Applies plans in memory; a plan holding a poisoned order id raises its error."""
 
-    def __init__(self, poison: dict[uuid.UUID, Exception] | None = None, outages: int = 0) -> None:
+    def __init__(
+        self,
+        poison: dict[uuid.UUID, Exception] | None = None,
+        outages: int = 0,
+        apply_faults: Faults | None = None,
+        fail_faults: Faults | None = None,
+        journal: list[str] | None = None,
+    ) -> None:
         self.created: list[uuid.UUID] = []
         self.failed: list[tuple[uuid.UUID, str]] = []
+        self.refused: list[uuid.UUID] = []
         self.calls = 0
         self._poison = poison or {}
-        self._outages = outages
+        self._apply_faults = apply_faults or Faults(
+            *[OperationalError("INSERT", {}, ConnectionRefusedError("db down"))] * outages
+        )
+        self._fail_faults = fail_faults or Faults()
+        self.journal = journal if journal is not None else []
 
     def apply(self, plan: BatchPlan) -> BatchOutcome:
         self.calls += 1
-        if self._outages:
-            self._outages -= 1
-            raise OperationalError("INSERT", {}, ConnectionRefusedError("db down"))
+        self._apply_faults.maybe_raise()
         for order in plan.to_create:
             if order.order_id in self._poison:
                 raise self._poison[order.order_id]
@@ -41,19 +86,36 @@ class FakeStore:
         return BatchOutcome(created=len(plan.to_create))
 
     def fail_placed(self, placed: OrderPlaced, reason: str) -> None:
+        self._fail_faults.maybe_raise()
         self.failed.append((placed.order_id, reason))
+
+    def refuse_oversold(self, placed: OrderPlaced) -> None:
+        self._fail_faults.maybe_raise()
+        self.journal.append(f"db:{placed.order_id}")
+        self.refused.append(placed.order_id)
 
 
 class FakeDlq:
-    def __init__(self) -> None:
+    def __init__(self, faults: Faults | None = None) -> None:
         self.letters: list[DeadLetter] = []
+        self._faults = faults or Faults()
 
     def send(self, letter: DeadLetter) -> None:
+        self._faults.maybe_raise()
         self.letters.append(letter)
 
 
-class SqlStateError(Exception):
-    sqlstate = "40P01"  # deadlock detected: a server-side, retryable error
+class FakeDrift:
+    """The Redis side of a refused order: written off, never returned."""
+
+    def __init__(self, journal: list[str], faults: Faults | None = None) -> None:
+        self.journal = journal
+        self._faults = faults or Faults()
+
+    def record_drift(self, sale_id: str, order_id: str, user_id: str) -> bool:
+        self._faults.maybe_raise()
+        self.journal.append(f"redis:{order_id}")
+        return True
 
 
 def _order() -> OrderPlaced:
@@ -71,11 +133,15 @@ def _msg(value: bytes, offset: int) -> Message:
 
 
 def _handler(
-    store: FakeStore, dlq: FakeDlq, stop: threading.Event | None = None
+    store: FakeStore,
+    dlq: FakeDlq,
+    stop: threading.Event | None = None,
+    drift: FakeDrift | None = None,
+    metrics: RecordingMetrics | None = None,
 ) -> InventoryBatchHandler:
     return InventoryBatchHandler(
-        store, dlq, RecordingMetrics(), stop or threading.Event(),
-        RetryPolicy(max_attempts=3, base_s=0.0001, cap_s=0.001), rand=lambda: 0.0,
+        store, dlq, metrics or RecordingMetrics(), stop or threading.Event(),
+        RetryPolicy(max_attempts=3, base_s=0.0001, cap_s=0.001), rand=lambda: 0.0, drift=drift,
     )  # fmt: skip
 
 
@@ -130,17 +196,56 @@ def test_stop_during_an_outage_abandons_the_batch_without_dead_lettering() -> No
     assert dlq.letters == []
 
 
-@pytest.mark.parametrize(
-    ("exc", "attempts", "size", "verdict"),
-    [
-        (OperationalError("x", {}, ConnectionRefusedError()), 99, 1, Verdict.RETRY),
-        (OperationalError("x", {}, SqlStateError()), 1, 1, Verdict.RETRY),
-        (OperationalError("x", {}, SqlStateError()), 3, 1, Verdict.DEAD_LETTER),
-        (OperationalError("x", {}, SqlStateError()), 3, 4, Verdict.BISECT),
-        (IntegrityError("x", {}, Exception()), 1, 4, Verdict.BISECT),
-        (IntegrityError("x", {}, Exception()), 1, 1, Verdict.DEAD_LETTER),
-        (RuntimeError(), 2, 1, Verdict.RETRY),
-    ],
-)
-def test_route_failure(exc: Exception, attempts: int, size: int, verdict: Verdict) -> None:
-    assert route_failure(exc, attempts, max_attempts=3, batch_size=size) is verdict
+def test_a_read_only_database_is_retried_past_max_attempts_without_a_split_or_a_letter() -> None:
+    orders = [_order() for _ in range(8)]
+    store = FakeStore(apply_faults=Faults(*[read_only() for _ in range(40)]))
+    dlq = FakeDlq()
+    _handler(store, dlq)([_msg(encode(o), i) for i, o in enumerate(orders)])
+    assert store.created == [o.order_id for o in orders]
+    assert store.calls == 41  # the whole batch each time: an outage is nobody's batch's fault
+    assert (dlq.letters, store.failed) == ([], [])
+
+
+def test_a_lasting_deadlock_may_split_the_batch_but_dead_letters_nothing() -> None:
+    orders = [_order() for _ in range(8)]
+    store = FakeStore(apply_faults=Faults(*[deadlock() for _ in range(30)]))
+    dlq = FakeDlq()
+    _handler(store, dlq)([_msg(encode(o), i) for i, o in enumerate(orders)])
+    assert sorted(store.created) == sorted(o.order_id for o in orders)
+    assert store.calls > 3 + 1  # it did split: a smaller transaction holds fewer locks
+    assert (dlq.letters, store.failed) == ([], [])
+
+
+def test_an_order_the_database_refuses_for_stock_is_written_off_in_redis_then_failed() -> None:
+    orders = [_order() for _ in range(4)]
+    journal: list[str] = []
+    # Every write of the follow-up meets an outage first: it is retried, not dropped.
+    store = FakeStore(
+        poison={orders[2].order_id: out_of_stock()},
+        fail_faults=Faults(read_only(), read_only()),
+        journal=journal,
+    )
+    drift = FakeDrift(journal, Faults(RedisConnectionError("redis down")))
+    dlq, metrics = FakeDlq(), RecordingMetrics()
+    _handler(store, dlq, drift=drift, metrics=metrics)(
+        [_msg(encode(o), i) for i, o in enumerate(orders)]
+    )
+    refused = orders[2].order_id
+    assert sorted(store.created) == sorted(o.order_id for o in orders if o.order_id != refused)
+    assert journal == [f"redis:{refused}", f"db:{refused}"]  # Redis first: no unit comes back
+    assert store.refused == [refused]
+    assert dlq.letters == []  # not poison: Redis drifted
+    assert metrics.count("flashsale_inventory_drift_total") == 1
+
+
+def test_the_dead_letter_follow_up_is_retried_until_the_failed_row_is_written() -> None:
+    order = _order()
+    store = FakeStore(
+        poison={order.order_id: IntegrityError("INSERT", {}, DriverError("23503"))},
+        # The FAILED row meets a read-only database, then a bug, then goes through.
+        fail_faults=Faults(read_only(), RuntimeError("bug"), RuntimeError("bug")),
+    )
+    dlq = FakeDlq(Faults(DeadLetterFailed("no ack"), DeadLetterFailed("no ack")))
+    _handler(store, dlq)([_msg(encode(order), 3)])
+    assert [letter.source_offset for letter in dlq.letters] == [3]
+    assert [oid for oid, _ in store.failed] == [order.order_id]  # the token ends FAILED
