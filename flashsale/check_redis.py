@@ -3,7 +3,7 @@
 For each sale, once the pipeline has drained:
 - redis_stock_matches_db: Redis stock, plus the units Redis holds for orders that have no
   row yet (pending reservations, voids) and the units the relay still owes back
-  (FAILED or CANCELLED orders not yet returned), equals the DB's remaining stock;
+  (FAILED or CANCELLED orders not yet released), equals the DB's remaining stock;
 - redis_buyers_match_live_orders: each user's slot names their live order (or a
   reservation or void not yet in the DB), and no slot names anything else;
 - no_stale_pending: no reservation has waited for its Kafka ack longer than the
@@ -38,7 +38,7 @@ class _RedisSale:
     stock: int
     buyers: dict[str, str]
     held: dict[str, tuple[str, int, str]]  # order id -> (user, quantity, expected slot)
-    returned: set[str]
+    released: set[str]
     stale: list[str]
 
 
@@ -68,11 +68,11 @@ def _read(redis: Redis, keys: SaleKeys, stale_before_ms: int) -> _RedisSale:
     pipe.hgetall(keys.buyers)
     pipe.hgetall(keys.pending)
     pipe.hgetall(keys.voids)
-    pipe.smembers(keys.returned)
+    pipe.smembers(keys.released)
     pipe.zrangebyscore(keys.pending_at, "-inf", stale_before_ms)
-    meta, stock, buyers, pending, voids, returned, stale = pipe.execute()
+    meta, stock, buyers, pending, voids, released, stale = pipe.execute()
     held = {**_held(pending, void=False), **_held(voids, void=True)}
-    return _RedisSale(bool(meta), int(stock or 0), buyers, held, set(returned), stale)
+    return _RedisSale(bool(meta), int(stock or 0), buyers, held, set(released), stale)
 
 
 def _held(entries: Mapping[str, str], void: bool) -> dict[str, tuple[str, int, str]]:
@@ -91,7 +91,7 @@ def _stock_drift(
         return [{"sale_id": sale_id, "problem": "missing in Redis", "db_remaining": remaining}]
     in_db = {str(o.order_id) for o in orders}
     held = sum(q for oid, (_, q, _) in seen.held.items() if oid not in in_db)
-    owed = sum(o.quantity for o in orders if _owed(o, seen.returned))
+    owed = sum(o.quantity for o in orders if _owed(o, seen.released))
     if seen.stock + held + owed == remaining:
         return []
     return [
@@ -110,7 +110,7 @@ def _slot_drift(sale_id: str, seen: _RedisSale, orders: Sequence[Any]) -> list[d
     expected = {o.user_id: str(o.order_id) for o in orders if o.status in ("CREATED", "PAID")}
     expected |= {u: slot for oid, (u, _, slot) in seen.held.items() if oid not in in_db}
     # A slot whose order failed and whose release the relay still owes is on its way out.
-    leaving = {o.user_id for o in orders if _owed(o, seen.returned)}
+    leaving = {o.user_id for o in orders if _owed(o, seen.released)}
     users = (expected.keys() | seen.buyers.keys()) - leaving
     return [
         {"sale_id": sale_id, "user_id": u, "redis": seen.buyers.get(u), "db": expected.get(u)}
@@ -119,5 +119,5 @@ def _slot_drift(sale_id: str, seen: _RedisSale, orders: Sequence[Any]) -> list[d
     ]
 
 
-def _owed(order: Any, returned: set[str]) -> bool:
-    return order.status in ("FAILED", "CANCELLED") and str(order.order_id) not in returned
+def _owed(order: Any, released: set[str]) -> bool:
+    return order.status in ("FAILED", "CANCELLED") and str(order.order_id) not in released

@@ -92,7 +92,7 @@ def repair(
     for r in reports:
         typer.echo(
             f"repaired {r.sale_id}: stock {r.stock}, {r.buyers} buyers, "
-            f"{r.in_flight} in flight, {r.returned} returned"
+            f"{r.in_flight} in flight, {r.released} released"
         )
 
 

@@ -51,19 +51,19 @@ class OrderStatus(StrEnum):
     PENDING = "PENDING"  # reserved in Redis, on the orders topic, not yet in the DB
     CREATED = "CREATED"  # written by the inventory consumer, awaiting payment
     PAID = "PAID"
-    CANCELLED = "CANCELLED"  # unpaid past its TTL; stock returned
-    FAILED = "FAILED"  # voided or poisoned; stock returned
+    CANCELLED = "CANCELLED"  # unpaid past its TTL; stock released
+    FAILED = "FAILED"  # voided or poisoned; stock released
 
 
-class Message(BaseModel):
+class Contract(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class Command(Message):
+class Command(Contract):
     command_id: uuid.UUID = Field(default_factory=uuid.uuid4)
 
 
-class Event(Message):
+class Event(Contract):
     event_id: uuid.UUID = Field(default_factory=uuid.uuid4)
     occurred_at: datetime = Field(default_factory=_now)
 
@@ -192,7 +192,7 @@ class ContractError(ValueError):
     """The bytes are not a valid message of any known type and version."""
 
 
-def encode(message: Message) -> bytes:
+def encode(message: Contract) -> bytes:
     return message.model_dump_json().encode()
 
 

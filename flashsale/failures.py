@@ -13,7 +13,7 @@ may end it in the DLQ. Three kinds of failure:
   No retry can fix it: a batch is bisected to find the offender, which is dead-lettered.
 - Anything else is presumably a bug: retried `max_attempts` times, then bisected, and a
   single message is dead-lettered. Its follow-up still ends the token FAILED with its
-  stock returned, so no client waits forever on a poison message.
+  stock released, so no client waits forever on a poison message.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ forgets who bought. The repair makes the copy again, in four steps:
    orders topic: an order in the lag is already sold, but not yet in PostgreSQL.
 4. Rebuild, atomically (WATCH/MULTI): meta; buyers = the live orders, plus the pending
    reservations and voids Redis still holds whose order has no row; stock = the DB's
-   remaining stock less those; every FAILED or CANCELLED order marked returned (the DB
+   remaining stock less those; every FAILED or CANCELLED order marked released (the DB
    already counts its stock back, so a release still owed by the relay is a no-op).
    The fence goes in the same transaction, and the sale reopens.
 """
@@ -55,7 +55,7 @@ class RepairReport:
     stock: int  # what Redis holds now
     buyers: int  # live orders, plus reservations not yet in the DB
     in_flight: int  # pending reservations and voids kept (no DB row yet)
-    returned: int  # FAILED or CANCELLED orders marked as returned
+    released: int  # FAILED or CANCELLED orders marked as released
 
 
 @dataclass(frozen=True)
@@ -152,12 +152,12 @@ class SaleRepair:
             stock = max(0, sale.remaining_stock - sum(h.quantity for h in held))
             buyers = {o.user_id: str(o.order_id) for o in orders if o.status in _LIVE}
             buyers |= {h.user_id: h.slot for h in held}
-            returned = [str(o.order_id) for o in orders if o.status not in _LIVE]
+            released = [str(o.order_id) for o in orders if o.status not in _LIVE]
             pipe.multi()
-            _write(pipe, keys, sale, stock, buyers, returned)
+            _write(pipe, keys, sale, stock, buyers, released)
             pipe.execute()
         log.info("sale %s repaired: stock %d, %d buyers", keys.sale_id, stock, len(buyers))
-        return RepairReport(keys.sale_id, stock, len(buyers), len(held), len(returned))
+        return RepairReport(keys.sale_id, stock, len(buyers), len(held), len(released))
 
     def _sale_row(self, sale_id: str, conn: Connection | None = None) -> _Sale:
         if conn is None:
@@ -192,19 +192,19 @@ def _write(
     sale: _Sale,
     stock: int,
     buyers: dict[str, str],
-    returned: list[str],
+    released: list[str],
 ) -> None:
     pipe.hset(keys.meta, mapping=sale.meta())
     pipe.set(keys.stock, stock)
-    pipe.delete(keys.buyers, keys.returned)
+    pipe.delete(keys.buyers, keys.released)
     slots = list(buyers.items())
     for start in range(0, len(slots), CHUNK):
         pipe.hset(keys.buyers, mapping=dict(slots[start : start + CHUNK]))
-    for start in range(0, len(returned), CHUNK):
-        pipe.sadd(keys.returned, *returned[start : start + CHUNK])
+    for start in range(0, len(released), CHUNK):
+        pipe.sadd(keys.released, *released[start : start + CHUNK])
     pipe.hdel(keys.meta, FENCE_FIELD)
     pipe.sadd(SALES_SET, keys.sale_id)
-    pipe.publish(STOCK_CHANNEL, f"{'restock' if stock else 'soldout'} {keys.sale_id}")
+    pipe.publish(STOCK_CHANNEL, f"{'release' if stock else 'soldout'} {keys.sale_id}")
 
 
 def _text(value: object) -> str:

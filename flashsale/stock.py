@@ -11,14 +11,14 @@ Cluster slot and one Lua script may touch them all atomically:
                                after a failed produce, until the consumer applied the void
     sale:{S}:pending     hash  order_id -> topic, newline, OrderPlaced JSON; until Kafka acked it
     sale:{S}:pending_at  zset  order_id scored by reservation time (ms): the recovery scan
-    sale:{S}:returned    set   order ids whose stock came back: a second return is a no-op
+    sale:{S}:released    set   order ids whose stock came back: a second return is a no-op
     sale:{S}:voids       hash  order_id -> topic, newline, OrderVoided JSON; until the void was acked
                                (the order service's recovery retries); its stock and slot come
                                back when the inventory consumer applied it (OrderFailed, relay)
     sale:{S}:idem:{U}:{K} str  the answer to Idempotency-Key K of user U, with a TTL
 
 `flashsale:sales` (a set of sale ids) lists the sales for recovery loops and checks, and
-stock changes are announced on the `flashsale:stock` channel as "soldout S" / "restock S".
+stock changes are announced on the `flashsale:stock` channel as "soldout S" / "release S".
 """
 
 from __future__ import annotations
@@ -70,8 +70,8 @@ class SaleKeys:
         return self._key("pending_at")
 
     @property
-    def returned(self) -> str:
-        return self._key("returned")
+    def released(self) -> str:
+        return self._key("released")
 
     @property
     def voids(self) -> str:
@@ -88,7 +88,7 @@ class SaleKeys:
             self.buyers,
             self.pending,
             self.pending_at,
-            self.returned,
+            self.released,
             self.voids,
         ]
 
@@ -128,10 +128,10 @@ async def load_sale(
 
 
 class StockReleaser:
-    """Gives an order's stock back to Redis, at most once per order id (release.lua).
+    """Releases an order's stock in Redis, at most once per order id (release.lua).
 
     Used for voids, failed (DLQ'd) orders and expired orders alike. Returns True when
-    this call returned the stock, False when it had already been returned.
+    this call released the stock, False when it had already been released.
     """
 
     def __init__(self, redis: AsyncRedis) -> None:

@@ -13,11 +13,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from redis.asyncio import Redis
 
-from flashsale.edge import SoldOutFlags
-from gateway.bucket import KeyedBuckets, Rate, TokenBucket
+from flashsale.asgi import SoldOutFlags
+from gateway.bucket import GcraBucket, KeyedBuckets, Rate
 from gateway.clients import ClientKeys
-from gateway.edge import GatewayEdge
 from gateway.forward import Upstream
+from gateway.limiter import RateLimiter
 from gateway.proxy import ApiProxy, Dispatch
 from gateway.settings import GatewaySettings
 from gateway.shared_bucket import SharedBucket
@@ -71,7 +71,7 @@ def create_api(settings: GatewaySettings, upstream: Upstream) -> FastAPI:
 
 def create_app(
     settings: GatewaySettings | None = None, upstream: Upstream | None = None
-) -> GatewayEdge:
+) -> RateLimiter:
     settings = settings or GatewaySettings()
     sold_out = SoldOutFlags(settings.sold_out_ttl_s)
     global_rate = Rate(settings.global_rate, settings.global_burst)
@@ -82,11 +82,11 @@ def create_app(
     upstream = upstream or Upstream(settings)
     clients = ClientKeys(settings.trusted_proxies)
     proxy = ApiProxy(upstream, sold_out, settings.max_body_bytes, settings.retry_after_s, clients)
-    return GatewayEdge(
+    return RateLimiter(
         Dispatch(proxy, create_api(settings, upstream)),
         clients,
         KeyedBuckets(Rate(settings.client_rate, settings.client_burst), settings.max_clients),
-        TokenBucket(global_rate),
+        GcraBucket(global_rate),
         sold_out,
         max_body=settings.max_body_bytes,
         shared=shared,

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["KeyedBuckets", "Rate", "TokenBucket", "take"]
+__all__ = ["GcraBucket", "KeyedBuckets", "Rate", "take"]
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ def take(tat: float, now: float, rate: Rate) -> tuple[float, float]:
     return tat + rate.interval, 0.0
 
 
-class TokenBucket:
+class GcraBucket:
     def __init__(self, rate: Rate, clock: Callable[[], float] = time.monotonic) -> None:
         self._rate = rate
         self._clock = clock

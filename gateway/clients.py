@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import ipaddress
 from functools import lru_cache
-from typing import Any
+
+from starlette.types import Scope
 
 __all__ = ["USER_HEADER", "ClientKeys"]
 
@@ -39,7 +40,7 @@ class ClientKeys:
             return False
         return any(ip in net for net in self._networks)
 
-    def authenticated_user(self, scope: dict[str, Any]) -> str | None:
+    def authenticated_user(self, scope: Scope) -> str | None:
         """The user a trusted proxy vouches for; None from anyone else, whatever they send."""
         client = scope.get("client")
         if not client or not self._networks or not self.is_trusted(client[0]):
@@ -49,7 +50,7 @@ class ClientKeys:
                 return str(value.decode("latin-1"))
         return None
 
-    def key(self, scope: dict[str, Any]) -> str:
+    def key(self, scope: Scope) -> str:
         client = scope.get("client")
         peer: str = client[0] if client else ""
         if not self._networks or not self.is_trusted(peer):

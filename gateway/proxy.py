@@ -10,11 +10,11 @@ for the buyer's identity (X-Authenticated-User) only when a trusted proxy set it
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import orjson
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from flashsale.edge import TOO_LARGE, Message, SoldOutFlags, answer, order_sale_id, precomputed
+from flashsale.asgi import TOO_LARGE, SoldOutFlags, answer, order_sale_id, precomputed
 from gateway.clients import ClientKeys
 from gateway.forward import FORWARDED_REQUEST, Upstream, UpstreamDown, UpstreamReply
 
@@ -43,7 +43,7 @@ class ApiProxy:
             503, b'{"error":"unavailable"}', (b"retry-after", str(retry_after_s).encode())
         )
 
-    async def __call__(self, scope: Message, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         body = await _read_body(receive, self.max_body)
         if body is None:
             await answer(send, TOO_LARGE)
@@ -84,18 +84,18 @@ class ApiProxy:
 class Dispatch:
     """/api/ to the proxy; everything else (waiting room, health, lifespan) to the app."""
 
-    def __init__(self, api: Any, app: Any) -> None:
+    def __init__(self, api: ASGIApp, app: ASGIApp) -> None:
         self.api = api
         self.app = app
 
-    async def __call__(self, scope: Message, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith("/api/"):
             await self.api(scope, receive, send)
         else:
             await self.app(scope, receive, send)
 
 
-async def _read_body(receive: Any, limit: int) -> bytes | None:
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
     """The whole request body, or None once it grows past `limit` (a lying Content-Length)."""
     chunks: list[bytes] = []
     size = 0
@@ -110,7 +110,7 @@ async def _read_body(receive: Any, limit: int) -> bytes | None:
             return b"".join(chunks)
 
 
-async def _send_reply(send: Any, reply: UpstreamReply) -> None:
+async def _send_reply(send: Send, reply: UpstreamReply) -> None:
     headers = [(b"content-length", str(len(reply.body)).encode())]
     headers += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers.items()]
     await send({"type": "http.response.start", "status": reply.status, "headers": headers})

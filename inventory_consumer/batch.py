@@ -23,7 +23,7 @@ from flashsale.retry import Retrier, RetryPolicy
 from inventory_consumer.plan import plan_batch
 from inventory_consumer.redis_stock import StockDrift
 from inventory_consumer.store import OrderStore
-from inventory_consumer.throttle import TokenBucket
+from inventory_consumer.throttle import WriteThrottle
 
 __all__ = ["InventoryBatchHandler", "RetryPolicy"]
 
@@ -46,7 +46,7 @@ class InventoryBatchHandler:
         metrics: Metrics,
         stop: threading.Event,
         policy: RetryPolicy,
-        throttle: TokenBucket | None = None,
+        throttle: WriteThrottle | None = None,
         rand: Callable[[], float] | None = None,
         drift: StockDrift | None = None,
     ) -> None:

@@ -22,7 +22,7 @@ from inventory_consumer.redis_stock import RedisStock
 from inventory_consumer.relay import OutboxRelay
 from inventory_consumer.settings import InventoryConsumerSettings
 from inventory_consumer.store import OrderStore, SqlOrderStore
-from inventory_consumer.throttle import TokenBucket
+from inventory_consumer.throttle import WriteThrottle
 from inventory_consumer.workers import PeriodicWorker
 
 __all__ = ["InventoryConsumer", "bootstrap"]
@@ -75,7 +75,7 @@ def bootstrap(
     redis_stock = redis_stock or RedisStock.from_url(settings.redis_url)
     dlq_producer = Producer(producer_config(settings.kafka_bootstrap, f"{client_id}-dlq"))
     throttle = (
-        TokenBucket(settings.max_orders_per_second) if settings.max_orders_per_second else None
+        WriteThrottle(settings.max_orders_per_second) if settings.max_orders_per_second else None
     )
     handler = InventoryBatchHandler(
         store=store or SqlOrderStore(engine, settings.order_events_topic, settings.order_ttl_s),

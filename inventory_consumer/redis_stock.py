@@ -12,10 +12,10 @@ from redis import Redis
 
 from flashsale.stock import SaleKeys, script_source
 
-__all__ = ["RedisStock", "StockDrift", "StockReturner"]
+__all__ = ["RedisStock", "StockDrift", "StockReleases"]
 
 
-class StockReturner(Protocol):
+class StockReleases(Protocol):
     def release(self, sale_id: str, order_id: str, user_id: str, quantity: int) -> bool: ...
 
     def reinstate(self, sale_id: str, order_id: str, user_id: str) -> None:

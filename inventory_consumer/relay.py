@@ -27,7 +27,7 @@ from typing import Any
 from confluent_kafka import KafkaError, Message, Producer
 from sqlalchemy import Engine, Row, text
 
-from inventory_consumer.redis_stock import StockReturner
+from inventory_consumer.redis_stock import StockReleases
 
 __all__ = ["OutboxRelay"]
 
@@ -49,14 +49,14 @@ class OutboxRelay:
         engine: Engine,
         producer: Producer,
         topic: str,
-        returner: StockReturner,
+        releaser: StockReleases,
         batch: int = 500,
         flush_timeout_s: float = 10.0,
     ) -> None:
         self._engine = engine
         self._producer = producer
         self._topic = topic
-        self._returner = returner
+        self._releaser = releaser
         self._batch = batch
         self._flush_timeout_s = flush_timeout_s
 
@@ -96,9 +96,9 @@ class OutboxRelay:
     def _apply_to_redis(self, row: Row[Any]) -> None:
         p = row.payload
         if row.event_type in RETURNS_STOCK:
-            self._returner.release(p["sale_id"], p["order_id"], p["user_id"], int(p["quantity"]))
+            self._releaser.release(p["sale_id"], p["order_id"], p["user_id"], int(p["quantity"]))
         elif row.event_type == REINSTATES:
-            self._returner.reinstate(p["sale_id"], p["order_id"], p["user_id"])
+            self._releaser.reinstate(p["sale_id"], p["order_id"], p["user_id"])
 
 
 def _delivered_in_order(

@@ -87,7 +87,7 @@ def _params(rows: Sequence[tuple[uuid.UUID, str, str, int, str]]) -> dict[str, l
 
 
 def move_stock(conn: Connection, deltas: Counter[str]) -> None:
-    """Add each delta to its sale's remaining stock (negative: taken; positive: returned)."""
+    """Add each delta to its sale's remaining stock (negative: taken; positive: released)."""
     moves = sorted((s, d) for s, d in deltas.items() if d)
     if moves:
         conn.execute(

@@ -11,10 +11,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-__all__ = ["TokenBucket"]
+__all__ = ["WriteThrottle"]
 
 
-class TokenBucket:
+class WriteThrottle:
     def __init__(
         self, rate: float, burst: int | None = None, clock: Callable[[], float] = time.monotonic
     ) -> None:

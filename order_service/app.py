@@ -14,9 +14,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from flashsale.metrics import PrometheusMetrics
 from order_service import admin, api, payment_api
 from order_service.bootstrap import Services, bootstrap
-from order_service.edge import OrderEdge
 from order_service.handlers import Answer
 from order_service.settings import OrderServiceSettings
+from order_service.shortcuts import FastAnswers
 
 __all__ = ["create_api", "create_app"]
 
@@ -76,10 +76,10 @@ def create_api(settings: OrderServiceSettings, services: Services) -> FastAPI:
 
 def create_app(
     settings: OrderServiceSettings | None = None, services: Services | None = None
-) -> OrderEdge:
+) -> FastAnswers:
     settings = settings or OrderServiceSettings()
     services = services or bootstrap(settings, metrics=PrometheusMetrics())
-    return OrderEdge(
+    return FastAnswers(
         create_api(settings, services),
         services.deps.flags,
         max_in_flight=settings.max_in_flight,

@@ -20,7 +20,7 @@ from order_service.publisher import KafkaOrderPublisher
 from order_service.recovery import Recovery
 from order_service.reservations import RedisIdempotency, RedisReservations, RedisSaleStock
 from order_service.settings import OrderServiceSettings
-from order_service.soldout import SoldOutFlags, follow_stock_channel
+from order_service.soldout import StockChannelFlags, follow_stock_channel
 from order_service.sql import SqlOrderStatus, SqlSales
 
 __all__ = ["Services", "bootstrap", "redis_pool"]
@@ -104,7 +104,7 @@ def bootstrap(
         payments = payments or Payments(engine, settings.order_events_topic)
         closers.append(engine.dispose)
     breaker = adapters.pop("breaker", None) or KafkaBreaker(settings.kafka_breaker_cooldown_s)
-    flags = adapters.pop("flags", None) or SoldOutFlags(settings.sold_out_ttl_s)
+    flags = adapters.pop("flags", None) or StockChannelFlags(settings.sold_out_ttl_s)
     deps = Deps(
         **adapters,
         flags=flags,

@@ -28,7 +28,7 @@ from order_service.ports import (
     SaleStock,
 )
 from order_service.publisher import settle_void
-from order_service.soldout import SoldOutFlags
+from order_service.soldout import StockChannelFlags
 
 __all__ = ["Answer", "Deps", "create_sale", "order_status", "place_order"]
 
@@ -58,7 +58,7 @@ class Deps:
     sales: SalesRepository
     stock: SaleStock
     orders: OrderStatusReader
-    flags: SoldOutFlags
+    flags: StockChannelFlags
     breaker: KafkaBreaker
     retry_after_s: int = 1
     metrics: Metrics = field(default_factory=NullMetrics)

@@ -68,7 +68,7 @@ async def settle_void(
     due: Due, publisher: OrderPublisher, reservations: Reservations, breaker: KafkaBreaker
 ) -> bool:
     """Publish a void, then forget it. False: Kafka is still down, the void stays in
-    Redis and the recovery loop tries again. The stock is not returned here (see above)."""
+    Redis and the recovery loop tries again. The stock is not released here (see above)."""
     if not await publish_due(due, OrderVoided, publisher, breaker):
         return False
     # A crash before this line publishes the void again: the consumer applies it once.

@@ -60,7 +60,7 @@ class OrderServiceSettings(InfraSettings):
     prune_every_rounds: int = Field(30, ge=1, le=100_000)
 
     # How long the local sold-out flag is believed without asking Redis again. Pub/sub
-    # "restock" clears it at once; the TTL covers a lost pub/sub message.
+    # "release" clears it at once; the TTL covers a lost pub/sub message.
     sold_out_ttl_s: float = Field(1.0, gt=0, le=60)
     # Idempotency-Key answers, and the order-id -> sale-id pointer behind GET /api/orders.
     idempotency_ttl_s: int = Field(86_400, ge=60, le=30 * 86_400)

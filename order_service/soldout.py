@@ -2,7 +2,7 @@
 
 Two refreshers, so a flag is never stale for long:
 - the `flashsale:stock` channel: "soldout S" (stock reached 0 in any replica) raises the
-  flag, "restock S" (a void, a failed or expired order returned stock) drops it at once;
+  flag, "release S" (a void, a failed or expired order released stock) drops it at once;
 - a short TTL: a flag nobody refreshed expires and the next request asks Redis again,
   which covers a pub/sub message lost while the subscription was reconnecting.
 """
@@ -14,15 +14,15 @@ import logging
 
 from redis.asyncio import Redis
 
-from flashsale.edge import SoldOutFlags as KernelFlags
+from flashsale.asgi import SoldOutFlags
 from flashsale.stock import STOCK_CHANNEL
 
-__all__ = ["SoldOutFlags", "follow_stock_channel"]
+__all__ = ["StockChannelFlags", "follow_stock_channel"]
 
 log = logging.getLogger(__name__)
 
 
-class SoldOutFlags(KernelFlags):
+class StockChannelFlags(SoldOutFlags):
     """The kernel's TTL flags, also driven by the `flashsale:stock` pub/sub channel."""
 
     def apply(self, message: str) -> None:
@@ -30,12 +30,12 @@ class SoldOutFlags(KernelFlags):
         kind, _, sale_id = message.partition(" ")
         if kind == "soldout" and sale_id:
             self.mark(sale_id)
-        elif kind == "restock" and sale_id:
+        elif kind == "release" and sale_id:
             self.clear(sale_id)
 
 
 async def follow_stock_channel(
-    redis: Redis, flags: SoldOutFlags, ready: asyncio.Event | None = None
+    redis: Redis, flags: StockChannelFlags, ready: asyncio.Event | None = None
 ) -> None:
     """Apply the channel's messages until cancelled, resubscribing after a Redis error."""
     while True:

@@ -1,7 +1,7 @@
 -- PostgreSQL refused an order for lack of stock: Redis counted units the DB does not have.
--- KEYS: meta, stock, buyers, pending, pending_at, returned (all of one sale: one slot)
+-- KEYS: meta, stock, buyers, pending, pending_at, released (all of one sale: one slot)
 -- ARGV: order_id, user_id, sale_id
--- The order's unit must never come back: it was never there. Mark it returned (so the
+-- The order's unit must never come back: it was never there. Mark it released (so the
 -- relay's release of its OrderFailed is a no-op), free the user's slot if it is still
 -- this order's, and close the sale in Redis: the DB is the truth, and it has no stock.
 -- Returns 1 the first time for this order, 0 after.

@@ -91,8 +91,8 @@ def test_poison_goes_to_the_dlq_with_headers_and_later_messages_are_processed(
     reason = "SELECT reason FROM orders WHERE order_id = :o"
     assert scalar(engine, reason, o=good[4].order_id) == OVERSOLD_REASON
     keys = SaleKeys(sale_id)
-    assert redis_client.get(keys.stock) == "0"  # closed, and the refused unit not returned
-    assert redis_client.sismember(keys.returned, str(good[4].order_id))
+    assert redis_client.get(keys.stock) == "0"  # closed, and the refused unit not released
+    assert redis_client.sismember(keys.released, str(good[4].order_id))
     assert redis_client.hget(keys.buyers, good[4].user_id) is None  # the user may buy again
     assert redis_client.hget(keys.buyers, good[0].user_id) == str(good[0].order_id)
 

@@ -60,7 +60,7 @@ def test_expiry_returns_the_stock_to_postgres_and_redis(
     assert reasons == ["payment timeout"]
     # The stock is back in both: only the second order may hold a unit, if not expired yet.
     assert scalar(engine, remaining, s=sale_id) in (9, 10)
-    assert redis_client.sismember(keys.returned, str(orders[2].order_id))
+    assert redis_client.sismember(keys.released, str(orders[2].order_id))
     for order in orders[1:]:
         assert redis_client.hget(keys.buyers, order.user_id) is None
     # Exactly one OrderCancelled per order, published (sent_at). Any topic: on a dev

@@ -86,7 +86,7 @@ def test_a_void_after_payment_loses_and_the_slot_names_the_order(
     assert status_of(engine, order.order_id) == "PAID"
     assert scalar(engine, "SELECT remaining_stock FROM sales WHERE sale_id = :s", s=sale_id) == 4
     assert redis_client.get(keys.stock) == "4"  # no unit came back for the lost void
-    assert not redis_client.sismember(keys.returned, str(order.order_id))
+    assert not redis_client.sismember(keys.released, str(order.order_id))
     assert outbox_types(engine, order.order_id) == ["OrderCreated", "OrderPaid", "OrderReinstated"]
 
 

@@ -133,9 +133,9 @@ async def test_kafka_outage_gives_fast_503s_and_the_applied_voids_return_the_sto
             with running_inventory(inventory):
 
                 async def stock_back_after_the_db() -> bool:
-                    returned = set(await redis.smembers(keys.returned)) & voided
+                    released = set(await redis.smembers(keys.released)) & voided
                     failed = db_statuses(engine, voided)  # read after Redis: a commit precedes
-                    assert all(failed.get(o) == "FAILED" for o in returned), (returned, failed)
+                    assert all(failed.get(o) == "FAILED" for o in released), (released, failed)
                     return await redis.get(keys.stock) == "7"
 
                 await wait_for(stock_back_after_the_db, "the applied voids to return the stock")

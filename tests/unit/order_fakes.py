@@ -20,7 +20,7 @@ from order_service.domain import (
 )
 from order_service.ports import Due, OrderRecord
 from order_service.settings import OrderServiceSettings
-from order_service.soldout import SoldOutFlags
+from order_service.soldout import StockChannelFlags
 
 
 class FakeReservations:
@@ -205,7 +205,7 @@ def fake_services(clock: FakeClock | None = None, **settings: object) -> Service
         sales=FakeSales(),
         stock=FakeStock(),
         orders=FakeOrders(),
-        flags=SoldOutFlags(60.0, clock=clock),
+        flags=StockChannelFlags(60.0, clock=clock),
         breaker=KafkaBreaker(2.0, clock=clock),
     )
     services.deps.clock = clock

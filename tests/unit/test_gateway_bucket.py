@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.bucket import KeyedBuckets, Rate, TokenBucket, take
+from gateway.bucket import GcraBucket, KeyedBuckets, Rate, take
 from tests.unit.order_fakes import FakeClock
 
 
 def test_burst_then_steady_rate() -> None:
     clock = FakeClock(100.0)
-    bucket = TokenBucket(Rate(per_second=10, burst=3), clock)
+    bucket = GcraBucket(Rate(per_second=10, burst=3), clock)
     assert [bucket.take() for _ in range(3)] == [0.0, 0.0, 0.0]  # the burst
     wait = bucket.take()
     assert wait == pytest.approx(0.1)  # one token every 100 ms

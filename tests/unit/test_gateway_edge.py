@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flashsale.edge import SoldOutFlags
-from gateway.bucket import KeyedBuckets, Rate, TokenBucket
+from flashsale.asgi import SoldOutFlags
+from gateway.bucket import GcraBucket, KeyedBuckets, Rate
 from gateway.clients import ClientKeys
-from gateway.edge import GatewayEdge
 from gateway.forward import UpstreamReply
+from gateway.limiter import RateLimiter
 from gateway.proxy import ApiProxy
 from tests.unit.order_fakes import FakeClock
 
@@ -28,14 +28,14 @@ class Upstream:
 
 def edge(
     clock: FakeClock, client_burst: int = 2, trusted: list[str] | None = None
-) -> tuple[GatewayEdge, Upstream]:
+) -> tuple[RateLimiter, Upstream]:
     upstream = Upstream()
     return (
-        GatewayEdge(
+        RateLimiter(
             upstream,
             ClientKeys(trusted or []),
             KeyedBuckets(Rate(1, client_burst), 1000, clock),
-            TokenBucket(Rate(1000, 1000), clock),
+            GcraBucket(Rate(1000, 1000), clock),
             SoldOutFlags(1.0, clock),
             max_body=4096,
         ),
@@ -44,7 +44,7 @@ def edge(
 
 
 async def call(
-    app: GatewayEdge, peer: str = "10.0.0.1", path: str = "/api/sales/s1/orders", **headers: str
+    app: RateLimiter, peer: str = "10.0.0.1", path: str = "/api/sales/s1/orders", **headers: str
 ) -> tuple[int, dict[bytes, bytes], bytes]:
     scope = {
         "type": "http",

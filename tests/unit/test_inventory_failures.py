@@ -106,7 +106,7 @@ class FakeDlq:
 
 
 class FakeDrift:
-    """The Redis side of a refused order: written off, never returned."""
+    """The Redis side of a refused order: written off, never released."""
 
     def __init__(self, journal: list[str], faults: Faults | None = None) -> None:
         self.journal = journal

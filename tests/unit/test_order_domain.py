@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from order_service.breaker import KafkaBreaker
 from order_service.domain import VOID_PREFIX, Outcome, SaleState, decide, ended_and_settled
-from order_service.soldout import SoldOutFlags
+from order_service.soldout import StockChannelFlags
 from tests.unit.order_fakes import FakeClock
 
 SALE = SaleState(starts_at_ms=100, ends_at_ms=200, per_user_limit=2, stock=3, buyers={"old": "o-0"})
@@ -70,14 +70,14 @@ def test_breaker_opens_fails_fast_then_lets_one_probe() -> None:
 
 def test_sold_out_flag_expires_and_follows_the_channel() -> None:
     clock = FakeClock(0.0)
-    flags = SoldOutFlags(1.0, clock)
+    flags = StockChannelFlags(1.0, clock)
     flags.apply("soldout s1")
     assert flags.is_sold_out("s1") and not flags.is_sold_out("s2")
     clock.now = 1.5
     assert not flags.is_sold_out("s1")  # the TTL: this caller asks Redis again...
     assert flags.is_sold_out("s1")  # ...while the others keep the flag's answer
     flags.mark("s1")
-    flags.apply("restock s1")
+    flags.apply("release s1")
     assert not flags.is_sold_out("s1")
     flags.apply("garbage")
     flags.apply("soldout ")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from order_service.edge import OrderEdge
-from order_service.soldout import SoldOutFlags
+from order_service.shortcuts import FastAnswers
+from order_service.soldout import StockChannelFlags
 from tests.unit.order_fakes import FakeClock
 
 
@@ -21,7 +21,7 @@ class App:
         await send({"type": "http.response.body", "body": b"{}"})
 
 
-async def call(edge: OrderEdge, *headers: tuple[bytes, bytes]) -> tuple[int, dict[bytes, bytes]]:
+async def call(edge: FastAnswers, *headers: tuple[bytes, bytes]) -> tuple[int, dict[bytes, bytes]]:
     scope = {"type": "http", "method": "POST", "path": "/api/sales/s1/orders"}
     scope["headers"] = list(headers)
     sent: list[dict[str, Any]] = []
@@ -35,7 +35,9 @@ async def call(edge: OrderEdge, *headers: tuple[bytes, bytes]) -> tuple[int, dic
 
 async def test_headers_over_the_cap_are_431_and_close_the_connection() -> None:
     app = App()
-    edge = OrderEdge(app, SoldOutFlags(1.0, FakeClock()), 10, 1, max_body=4096, max_header=8192)
+    edge = FastAnswers(
+        app, StockChannelFlags(1.0, FakeClock()), 10, 1, max_body=4096, max_header=8192
+    )
     huge = (b"x-padding", b"a" * 65_536)
     status, headers = await call(edge, (b"content-type", b"application/json"), huge)
     assert (status, headers[b"connection"]) == (431, b"close")
@@ -48,8 +50,8 @@ async def test_headers_over_the_cap_are_431_and_close_the_connection() -> None:
 
 async def test_sold_out_is_still_answered_first_and_for_nothing() -> None:
     app = App()
-    flags = SoldOutFlags(60.0, FakeClock())
+    flags = StockChannelFlags(60.0, FakeClock())
     flags.mark("s1")
-    edge = OrderEdge(app, flags, 10, 1, max_body=4096, max_header=8192)
+    edge = FastAnswers(app, flags, 10, 1, max_body=4096, max_header=8192)
     assert (await call(edge, (b"x-padding", b"a" * 65_536)))[0] == 409
     assert app.calls == 0

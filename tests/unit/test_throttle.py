@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from inventory_consumer.throttle import TokenBucket
+from inventory_consumer.throttle import WriteThrottle
 
 
 class FakeClock:
@@ -17,7 +17,7 @@ class FakeClock:
 
 def test_the_burst_is_free_then_each_token_costs_one_over_rate() -> None:
     clock = FakeClock()
-    bucket = TokenBucket(rate=100, clock=clock)
+    bucket = WriteThrottle(rate=100, clock=clock)
     assert bucket.burst == 10
     assert bucket.reserve(10) == 0.0
     assert bucket.reserve(1) == pytest.approx(0.01)
@@ -25,13 +25,13 @@ def test_the_burst_is_free_then_each_token_costs_one_over_rate() -> None:
 
 def test_a_batch_larger_than_the_burst_goes_into_debt_and_waits_it_off() -> None:
     clock = FakeClock()
-    bucket = TokenBucket(rate=100, burst=10, clock=clock)
+    bucket = WriteThrottle(rate=100, burst=10, clock=clock)
     assert bucket.reserve(60) == pytest.approx(0.5)  # 10 free, 50 owed at 100/s
 
 
 def test_over_a_long_run_the_rate_is_exactly_the_cap() -> None:
     clock = FakeClock()
-    bucket = TokenBucket(rate=250, clock=clock)
+    bucket = WriteThrottle(rate=250, clock=clock)
     taken = 0
     while clock.now < 100.0:
         clock.now += bucket.reserve(7)  # the caller sleeps what reserve says
@@ -42,7 +42,7 @@ def test_over_a_long_run_the_rate_is_exactly_the_cap() -> None:
 
 def test_idle_time_refills_no_more_than_the_burst() -> None:
     clock = FakeClock()
-    bucket = TokenBucket(rate=100, burst=10, clock=clock)
+    bucket = WriteThrottle(rate=100, burst=10, clock=clock)
     bucket.reserve(10)
     clock.now += 60.0
     assert bucket.reserve(10) == 0.0
@@ -51,4 +51,4 @@ def test_idle_time_refills_no_more_than_the_burst() -> None:
 
 def test_a_zero_rate_is_refused() -> None:
     with pytest.raises(ValueError, match="positive"):
-        TokenBucket(rate=0)
+        WriteThrottle(rate=0)

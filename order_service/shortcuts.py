@@ -15,9 +15,9 @@ earlier 202, which must be answered again (the handler looks it up first).
 
 from __future__ import annotations
 
-from typing import Any
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from flashsale.edge import (
+from flashsale.asgi import (
     HEADERS_TOO_LARGE,
     TOO_LARGE,
     answer,
@@ -26,21 +26,16 @@ from flashsale.edge import (
     is_sold_out_order,
     precomputed,
 )
-from order_service.soldout import SoldOutFlags
+from order_service.soldout import StockChannelFlags
 
-__all__ = ["OrderEdge"]
-
-Scope = dict[str, Any]
-Receive = Any
-Send = Any
-ASGIApp = Any
+__all__ = ["FastAnswers"]
 
 
-class OrderEdge:
+class FastAnswers:
     def __init__(
         self,
         app: ASGIApp,
-        flags: SoldOutFlags,
+        flags: StockChannelFlags,
         max_in_flight: int,
         retry_after_s: int,
         max_body: int,

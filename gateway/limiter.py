@@ -14,9 +14,10 @@ Only /api/ requests are limited: the waiting room page and health checks always 
 from __future__ import annotations
 
 import math
-from typing import Any
 
-from flashsale.edge import (
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from flashsale.asgi import (
     HEADERS_TOO_LARGE,
     TOO_LARGE,
     SoldOutFlags,
@@ -26,11 +27,11 @@ from flashsale.edge import (
     is_sold_out_order,
     precomputed,
 )
-from gateway.bucket import KeyedBuckets, TokenBucket
+from gateway.bucket import GcraBucket, KeyedBuckets
 from gateway.clients import ClientKeys
 from gateway.shared_bucket import SharedBucket
 
-__all__ = ["GatewayEdge"]
+__all__ = ["RateLimiter"]
 
 MAX_RETRY_AFTER = 60
 
@@ -43,13 +44,13 @@ RATE_LIMITED = [
 SOLD_OUT = precomputed(409, b'{"error":"sold_out"}')
 
 
-class GatewayEdge:
+class RateLimiter:
     def __init__(
         self,
-        app: Any,
+        app: ASGIApp,
         clients: ClientKeys,
         per_client: KeyedBuckets,
-        global_bucket: TokenBucket,
+        global_bucket: GcraBucket,
         sold_out: SoldOutFlags,
         max_body: int,
         shared: SharedBucket | None = None,
@@ -64,7 +65,7 @@ class GatewayEdge:
         self.shared = shared
         self.max_header = max_header
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith("/api/"):
             await self.app(scope, receive, send)
             return

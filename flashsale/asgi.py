@@ -1,4 +1,4 @@
-"""What the raw ASGI edges of the gateway and the order service share: fixed answers built
+"""What the raw ASGI layers of the gateway and the order service share: fixed answers built
 once at start, the order path's sale id, sold-out flags with a TTL, and the size checks.
 
 The paths that carry most of a flash sale's traffic (rate limited, sold out) are answered
@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+
+from starlette.types import Message, Scope, Send
 
 __all__ = [
     "HEADERS_TOO_LARGE",
     "TOO_LARGE",
-    "Message",
     "SoldOutFlags",
     "answer",
     "declared_length",
@@ -25,7 +25,6 @@ __all__ = [
     "precomputed",
 ]
 
-Message = dict[str, Any]
 ORDERS_PREFIX = "/api/sales/"
 ORDERS_SUFFIX = "/orders"
 
@@ -88,7 +87,7 @@ class SoldOutFlags:
         self._until.pop(sale_id, None)
 
 
-def has_header(scope: Message, name: bytes) -> bool:
+def has_header(scope: Scope, name: bytes) -> bool:
     # A plain loop: a generator inside any() costs more than the scan on the hot path.
     for key, _ in scope["headers"]:  # noqa: SIM110
         if key == name:
@@ -96,7 +95,7 @@ def has_header(scope: Message, name: bytes) -> bool:
     return False
 
 
-def headers_over(scope: Message, limit: int) -> bool:
+def headers_over(scope: Scope, limit: int) -> bool:
     """Do the request's header names and values add up to more than `limit` bytes?"""
     size = 0
     for name, value in scope["headers"]:
@@ -104,7 +103,7 @@ def headers_over(scope: Message, limit: int) -> bool:
     return size > limit
 
 
-def declared_length(scope: Message) -> int:
+def declared_length(scope: Scope) -> int:
     """The Content-Length the client declared; an unreadable one counts as too large."""
     for name, value in scope["headers"]:
         if name == b"content-length":
@@ -112,7 +111,7 @@ def declared_length(scope: Message) -> int:
     return 0
 
 
-def is_sold_out_order(scope: Message, flags: SoldOutFlags) -> bool:
+def is_sold_out_order(scope: Scope, flags: SoldOutFlags) -> bool:
     """A purchase of a flagged sale that the edge may answer `sold_out` by itself.
 
     A request with an Idempotency-Key goes through: its stored answer may be a 202.
@@ -127,6 +126,6 @@ def is_sold_out_order(scope: Message, flags: SoldOutFlags) -> bool:
     )
 
 
-async def answer(send: Any, messages: tuple[Message, Message]) -> None:
+async def answer(send: Send, messages: tuple[Message, Message]) -> None:
     await send(messages[0])
     await send(messages[1])
