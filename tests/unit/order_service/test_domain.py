@@ -7,7 +7,7 @@ from dataclasses import replace
 from order_service.breaker import KafkaBreaker
 from order_service.domain import VOID_PREFIX, Outcome, SaleState, decide, ended_and_settled
 from order_service.soldout import StockChannelFlags
-from tests.unit.order_fakes import FakeClock
+from tests.unit.order_service.fakes import FakeClock
 
 SALE = SaleState(starts_at_ms=100, ends_at_ms=200, per_user_limit=2, stock=3, buyers={"old": "o-0"})
 

@@ -20,7 +20,7 @@ from confluent_kafka import KafkaError, KafkaException
 from flashsale.kafka import AsyncProducer, DeliveryFailed
 from order_service.app import create_app
 from order_service.publisher import KafkaOrderPublisher
-from tests.unit.order_fakes import fake_services
+from tests.unit.order_service.fakes import fake_services
 
 Report = Callable[[KafkaError | None, Any], None]
 

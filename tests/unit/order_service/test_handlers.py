@@ -10,7 +10,7 @@ from typing import cast
 from flashsale.contracts import CreateSale, OrderPlaced, OrderVoided, PlaceOrder, decode_event
 from order_service import handlers
 from order_service.ports import OrderRecord
-from tests.unit.order_fakes import (
+from tests.unit.order_service.fakes import (
     FakeClock,
     FakeOrders,
     FakePublisher,

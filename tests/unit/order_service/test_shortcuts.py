@@ -6,7 +6,7 @@ from typing import Any
 
 from order_service.shortcuts import FastAnswers
 from order_service.soldout import StockChannelFlags
-from tests.unit.order_fakes import FakeClock
+from tests.unit.order_service.fakes import FakeClock
 
 
 class App:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gateway.bucket import GcraBucket, KeyedBuckets, Rate, take
-from tests.unit.order_fakes import FakeClock
+from tests.unit.order_service.fakes import FakeClock
 
 
 def test_burst_then_steady_rate() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import cast
 
 from order_service.recovery import Recovery
-from tests.unit.order_fakes import FakeClock, FakePublisher, FakeReservations, fake_services
+from tests.unit.order_service.fakes import FakeClock, FakePublisher, FakeReservations, fake_services
 
 HOUR_MS = 3_600_000
 

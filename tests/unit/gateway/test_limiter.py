@@ -11,7 +11,7 @@ from gateway.clients import ClientKeys
 from gateway.forward import UpstreamReply
 from gateway.limiter import RateLimiter
 from gateway.proxy import ApiProxy
-from tests.unit.order_fakes import FakeClock
+from tests.unit.order_service.fakes import FakeClock
 
 
 class Upstream:
