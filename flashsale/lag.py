@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from confluent_kafka import Consumer, TopicPartition
 
-__all__ = ["PartitionLag", "partition_lag", "wait_until_consumed"]
+__all__ = ["PartitionLag", "group_lag", "partition_lag", "wait_until_consumed"]
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,11 @@ def partition_lag(
         return lags
     finally:
         probe.close()
+
+
+def group_lag(bootstrap: str, group_id: str, topic: str, timeout: float = 10.0) -> int:
+    """Messages on `topic` not yet committed by `group_id`: the number autoscaling reads."""
+    return sum(p.lag for p in partition_lag(bootstrap, group_id, topic, timeout))
 
 
 def wait_until_consumed(

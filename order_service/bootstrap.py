@@ -10,8 +10,9 @@ from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, Redis
 
+from flashsale.async_producer import AsyncProducer
 from flashsale.db import make_engine
-from flashsale.kafka import AsyncProducer, producer_config
+from flashsale.kafka import producer_config
 from flashsale.metrics import Metrics, NullMetrics
 from order_service.breaker import KafkaBreaker
 from order_service.handlers import Deps

@@ -13,8 +13,8 @@ from typing import Any
 
 import orjson
 
+from flashsale.async_producer import DeliveryFailed
 from flashsale.contracts import CreateSale, OrderPlaced, OrderStatus, PlaceOrder, encode
-from flashsale.kafka import DeliveryFailed
 from flashsale.metrics import Metrics, NullMetrics
 from order_service.breaker import KafkaBreaker
 from order_service.domain import Outcome, Reservation, placed_event, void_event

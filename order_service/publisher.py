@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import logging
 
+from flashsale.async_producer import AsyncProducer, DeliveryFailed
 from flashsale.contracts import ContractError, OrderPlaced, OrderVoided, decode_event
-from flashsale.kafka import AsyncProducer, DeliveryFailed
 from order_service.breaker import KafkaBreaker
 from order_service.ports import Due, OrderPublisher, Reservations
 

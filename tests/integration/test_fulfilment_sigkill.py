@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
-from flashsale.kafka import group_lag
+from flashsale.lag import group_lag
 from flashsale.settings import InfraSettings
 from inventory_consumer.settings import InventoryConsumerSettings
 from tests.fulfilment_helpers import (

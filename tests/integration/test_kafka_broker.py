@@ -6,9 +6,10 @@ import pytest
 from confluent_kafka.admin import AdminClient
 from typer.testing import CliRunner
 
+from flashsale.async_producer import AsyncProducer
 from flashsale.cli import app
 from flashsale.contracts import OrderPlaced, decode_event, encode
-from flashsale.kafka import AsyncProducer, producer_config
+from flashsale.kafka import producer_config
 from flashsale.settings import InfraSettings
 from tests.kafka_helpers import create_topic, read_topic
 from tests.random_refs import random_sale_id, random_topic, random_user_id

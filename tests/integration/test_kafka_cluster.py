@@ -8,7 +8,8 @@ import uuid
 import pytest
 from confluent_kafka.admin import AdminClient, ConfigResource
 
-from flashsale.kafka import AsyncProducer, DeliveryFailed, producer_config
+from flashsale.async_producer import AsyncProducer, DeliveryFailed
+from flashsale.kafka import producer_config
 from tests.dedicated_kafka import dedicated_kafka
 from tests.kafka_helpers import create_topic, read_topic
 from tests.random_refs import random_topic

@@ -17,7 +17,7 @@ from sqlalchemy import Engine, text
 
 from flashsale.contracts import OrderCreated, encode
 from flashsale.dlq import H_ERROR, H_SOURCE_OFFSET, header
-from flashsale.kafka import group_lag
+from flashsale.lag import group_lag
 from flashsale.settings import InfraSettings
 from notification_consumer.channels.smtp import SmtpChannel, message_id
 from notification_consumer.messages import Notice

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from confluent_kafka import KafkaError, KafkaException
 
-from flashsale.kafka import AsyncProducer, DeliveryFailed
+from flashsale.async_producer import AsyncProducer, DeliveryFailed
 from order_service.app import create_app
 from order_service.publisher import KafkaOrderPublisher
 from tests.unit.order_service.fakes import fake_services

@@ -6,8 +6,8 @@ import asyncio
 import uuid
 from dataclasses import dataclass, field, replace
 
+from flashsale.async_producer import DeliveryFailed
 from flashsale.contracts import CreateSale
-from flashsale.kafka import DeliveryFailed
 from order_service.bootstrap import Services, bootstrap
 from order_service.breaker import KafkaBreaker
 from order_service.domain import (
