@@ -6,14 +6,13 @@ stock never below zero, one live order per user per sale, one row per order id.
 
 from flashsale.db.engine import make_engine
 from flashsale.db.migrate import upgrade
-from flashsale.db.models import Base, Notification, Order, Outbox, ProcessedMessage, Sale
+from flashsale.db.models import Base, Notification, Order, Outbox, Sale
 
 __all__ = [
     "Base",
     "Notification",
     "Order",
     "Outbox",
-    "ProcessedMessage",
     "Sale",
     "make_engine",
     "upgrade",

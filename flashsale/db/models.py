@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["Base", "Notification", "Order", "Outbox", "ProcessedMessage", "Sale"]
+__all__ = ["Base", "Notification", "Order", "Outbox", "Sale"]
 
 LIVE_ORDER = "status IN ('CREATED', 'PAID')"
 
@@ -101,19 +101,6 @@ class Outbox(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-
-
-class ProcessedMessage(Base):
-    """Dedup keys: a consumer inserts the event id in its transaction, ON CONFLICT DO NOTHING."""
-
-    __tablename__ = "processed_messages"
-    __table_args__ = (PrimaryKeyConstraint("consumer", "event_id"),)
-
-    consumer: Mapped[str] = mapped_column(String(64))
-    event_id: Mapped[uuid.UUID] = mapped_column(Uuid)
-    processed_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
 
 
 class Notification(Base):

@@ -112,3 +112,15 @@ def test_status_outside_the_lifecycle_is_refused(conn: Connection) -> None:
 def test_an_order_needs_an_existing_sale(conn: Connection) -> None:
     with pytest.raises(IntegrityError, match="orders_sale_id_fkey"):
         _order(conn, random_sale_id("missing"), random_user_id())
+
+
+def test_the_migrations_at_head_match_the_models(engine: Engine) -> None:
+    """A model without its migration (or a migration without its model) shows up here."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from flashsale.db import Base
+
+    with engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert diff == []
