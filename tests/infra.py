@@ -12,34 +12,31 @@ import importlib.util
 import os
 import socket
 import subprocess
-import time
 from pathlib import Path
 from urllib.parse import urlparse
 
 from flashsale.settings import InfraSettings
 from tests.containers import docker_answers, start_containers
+from tests.polling import eventually
 
 ROOT = Path(__file__).resolve().parent.parent
 INFRA_ENV = ROOT / ".run" / "infra.env"
 KEYS = ("FLASHSALE_KAFKA_BOOTSTRAP", "FLASHSALE_REDIS_URL", "FLASHSALE_DATABASE_URL")
 
 
-def _read_env_file(path: Path) -> dict[str, str]:
-    pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
-    return {k.strip(): v.strip() for k, v in pairs}
-
-
 def _start_local_infra() -> None:
     subprocess.run(["bash", str(ROOT / "infra/local/infra.sh"), "up"], check=True, timeout=900)
 
 
-def _find_or_start_infra() -> dict[str, str]:
+def _find_or_start_infra() -> None:
+    """Leave `.run/infra.env` (or the containers' env vars) pointing at a running infra."""
     if INFRA_ENV.exists():
-        return _read_env_file(INFRA_ENV)
+        return
     if docker_answers() and importlib.util.find_spec("testcontainers") is not None:
-        return start_containers()
+        for key, value in start_containers().items():
+            os.environ.setdefault(key, value)
+        return
     _start_local_infra()
-    return _read_env_file(INFRA_ENV)
 
 
 def _endpoints(settings: InfraSettings) -> list[tuple[str, str, int]]:
@@ -64,15 +61,14 @@ def _answers(host: str, port: int) -> bool:
 def resolve_infra() -> InfraSettings:
     """Point the FLASHSALE_* env vars at a running infra, starting the local one if need be."""
     if not all(os.environ.get(k) for k in KEYS):
-        for key, value in _find_or_start_infra().items():
-            os.environ.setdefault(key, value)
-    settings = InfraSettings()
-    deadline = time.monotonic() + 30
+        _find_or_start_infra()
+    # pydantic-settings reads the env file; variables already in the environment win.
+    settings = InfraSettings(_env_file=INFRA_ENV)
+    # The services the e2e tests start as processes must find the same infra.
+    os.environ.setdefault("FLASHSALE_KAFKA_BOOTSTRAP", settings.kafka_bootstrap)
+    os.environ.setdefault("FLASHSALE_REDIS_URL", settings.redis_url)
+    os.environ.setdefault("FLASHSALE_DATABASE_URL", settings.database_url)
     for name, host, port in _endpoints(settings):
-        while not _answers(host, port):
-            if time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"{name} at {host}:{port} does not answer: start it with `make infra-up`"
-                )
-            time.sleep(0.5)
+        what = f"{name} at {host}:{port} (start it with `make infra-up`)"
+        eventually(lambda h=host, p=port: _answers(h, p), 30, what, every_s=0.5)
     return settings
