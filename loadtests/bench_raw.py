@@ -49,52 +49,15 @@ def _pg_bin(name: str) -> str:
 def redis_rows(settings: InfraSettings) -> list[Row]:
     """EVALSHA of the real reserve.lua, one random user (and order id) per call."""
     url = urlparse(settings.redis_url)
-    cli = ["redis-cli", "-h", url.hostname or "127.0.0.1", "-p", str(url.port or 6379)]
-    bench = [
-        "redis-benchmark",
-        "-h",
-        url.hostname or "127.0.0.1",
-        "-p",
-        str(url.port or 6379),
-        "-q",
-    ]
+    address = ["-h", url.hostname or "127.0.0.1", "-p", str(url.port or 6379)]
+    cli, bench = ["redis-cli", *address], ["redis-benchmark", *address, "-q"]
     keys = SaleKeys(f"bench-raw-{int(time.time())}")
     now_ms = int(time.time() * 1000)
-    _run(
-        [
-            *cli,
-            "HSET",
-            keys.meta,
-            "starts_at_ms",
-            str(now_ms - 60_000),
-            "ends_at_ms",
-            str(now_ms + 3_600_000),
-            "per_user_limit",
-            "1",
-            "total_stock",
-            "100000000",
-        ]
-    )
-    _run([*cli, "SET", keys.stock, "100000000"])
+    _load_sale(cli, keys, now_ms)
     sha = _run([*cli, "SCRIPT", "LOAD", RESERVE.read_text()]).strip()
-    reserve = [
-        "EVALSHA",
-        sha,
-        "5",
-        keys.meta,
-        keys.stock,
-        keys.buyers,
-        keys.pending,
-        keys.pending_at,
-    ]
-    reserve += [
-        "user:__rand_int__",
-        "1",
-        "order:__rand_int__",
-        str(now_ms),
-        '{"bench":1}',
-        keys.sale_id,
-    ]
+    sale_keys = [keys.meta, keys.stock, keys.buyers, keys.pending, keys.pending_at]
+    args = ["user:__rand_int__", "1", "order:__rand_int__", str(now_ms), '{"bench":1}']
+    reserve = ["EVALSHA", sha, "5", *sale_keys, *args, keys.sale_id]
     rows = []
     for label, command in (
         ("redis INCR (no script)", ["INCR", keys.stock]),
@@ -104,6 +67,13 @@ def redis_rows(settings: InfraSettings) -> list[Row]:
         rows.append(Row(label, _rps(out), "ops/s", "redis-benchmark, 50 conns"))
     _run([*cli, "DEL", *keys.all()])
     return rows
+
+
+def _load_sale(cli: list[str], keys: SaleKeys, now_ms: int) -> None:
+    window = ["starts_at_ms", str(now_ms - 60_000), "ends_at_ms", str(now_ms + 3_600_000)]
+    limits = ["per_user_limit", "1", "total_stock", "100000000"]
+    _run([*cli, "HSET", keys.meta, *window, *limits])
+    _run([*cli, "SET", keys.stock, "100000000"])
 
 
 def _rps(output: str) -> float:
@@ -133,47 +103,30 @@ CREATE TABLE bench_orders (order_id uuid PRIMARY KEY, sale_id text NOT NULL, use
 
 def pg_rows(settings: InfraSettings) -> list[Row]:
     url = urlparse(settings.database_url.replace("+psycopg", ""))
-    conn = [
-        "-h",
-        url.hostname or "127.0.0.1",
-        "-p",
-        str(url.port or 5432),
-        "-U",
-        url.username or "postgres",
-    ]
-    psql, pgbench = _pg_bin("psql"), _pg_bin("pgbench")
-    _run([psql, *conn, "-q", "-d", "postgres", "-c", "DROP DATABASE IF EXISTS flashsale_bench"])
-    _run([psql, *conn, "-q", "-d", "postgres", "-c", "CREATE DATABASE flashsale_bench"])
-    _run([psql, *conn, "-q", "-d", "flashsale_bench", "-c", SCHEMA])
-    rows = []
+    conn = ["-h", url.hostname or "127.0.0.1", "-p", str(url.port or 5432)]
+    conn += ["-U", url.username or "postgres"]
+    psql = [_pg_bin("psql"), *conn, "-q", "-d"]
+    _run([*psql, "postgres", "-c", "DROP DATABASE IF EXISTS flashsale_bench"])
+    _run([*psql, "postgres", "-c", "CREATE DATABASE flashsale_bench"])
+    _run([*psql, "flashsale_bench", "-c", SCHEMA])
+    try:
+        return [
+            _pgbench(conn, "pg 1 order/txn (4 clients)", SINGLE, 1),
+            _pgbench(conn, "pg 100 orders/txn (4 clients)", BATCH, 100),
+        ]
+    finally:
+        _run([*psql, "postgres", "-c", "DROP DATABASE IF EXISTS flashsale_bench"])
+
+
+def _pgbench(conn: list[str], label: str, body: str, per_tx: int) -> Row:
     with tempfile.TemporaryDirectory() as tmp:
-        for label, body, per_tx in (
-            ("pg 1 order/txn (4 clients)", SINGLE, 1),
-            ("pg 100 orders/txn (4 clients)", BATCH, 100),
-        ):
-            script = Path(tmp) / "s.sql"
-            script.write_text(body)
-            out = _run(
-                [
-                    pgbench,
-                    *conn,
-                    "-n",
-                    "-c",
-                    "4",
-                    "-j",
-                    "2",
-                    "-T",
-                    str(SECONDS),
-                    "-f",
-                    str(script),
-                    "flashsale_bench",
-                ]
-            )
-            match = re.search(r"tps = ([\d.]+)", out)
-            tps = float(match.group(1)) if match else 0.0
-            rows.append(Row(label, tps * per_tx, "orders/s", f"{tps:.0f} txn/s"))
-    _run([psql, *conn, "-q", "-d", "postgres", "-c", "DROP DATABASE IF EXISTS flashsale_bench"])
-    return rows
+        script = Path(tmp) / "s.sql"
+        script.write_text(body)
+        load = ["-n", "-c", "4", "-j", "2", "-T", str(SECONDS), "-f", str(script)]
+        out = _run([_pg_bin("pgbench"), *conn, *load, "flashsale_bench"])
+    match = re.search(r"tps = ([\d.]+)", out)
+    tps = float(match.group(1)) if match else 0.0
+    return Row(label, tps * per_tx, "orders/s", f"{tps:.0f} txn/s")
 
 
 def run(settings: InfraSettings | None = None) -> list[Row]:
