@@ -12,7 +12,9 @@ from sqlalchemy import Engine
 from flashsale.db import make_engine, upgrade
 from flashsale.kafka import ensure_topics
 from flashsale.settings import InfraSettings
+from tests.cleanup import forget_sales
 from tests.infra import resolve_infra
+from tests.random_refs import RUN_SALE_PREFIX
 
 
 @pytest.fixture(scope="session")
@@ -22,11 +24,21 @@ def infra() -> InfraSettings:
     return settings
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--keep-test-data",
+        action="store_true",
+        help="keep the sales this run made in PostgreSQL and Redis (to look at a failure)",
+    )
+
+
 @pytest.fixture(scope="session")
-def engine(infra: InfraSettings) -> Iterator[Engine]:
+def engine(infra: InfraSettings, request: pytest.FixtureRequest) -> Iterator[Engine]:
     upgrade(infra.database_url)
     engine = make_engine(infra.database_url, pool_size=10)
     yield engine
+    if not request.config.getoption("--keep-test-data"):
+        forget_sales(engine, infra.redis_url, RUN_SALE_PREFIX)
     engine.dispose()
 
 

@@ -9,8 +9,13 @@ def suffix() -> str:
     return uuid.uuid4().hex[:10]
 
 
+# Every sale of this test run starts with it: the run's cleanup (tests/cleanup.py) finds
+# them all, whatever became of the test that made them.
+RUN_SALE_PREFIX = f"t{uuid.uuid4().hex[:6]}-"
+
+
 def random_sale_id(name: str = "") -> str:
-    return f"sale-{name}-{suffix()}" if name else f"sale-{suffix()}"
+    return f"{RUN_SALE_PREFIX}{name}-{suffix()}" if name else f"{RUN_SALE_PREFIX}{suffix()}"
 
 
 def random_user_id(name: str = "") -> str:
