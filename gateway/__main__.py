@@ -1,20 +1,17 @@
-"""Layer 1: token-bucket rate limiting and the waiting room, in front of the order service."""
+"""Runs the gateway: `python -m gateway` (settings from FLASHSALE_GATEWAY_* env vars)."""
 
-import logging
+from __future__ import annotations
 
-import uvicorn
-
+from flashsale.process import configure_logging, serve_asgi
 from gateway.settings import GatewaySettings
 
-settings = GatewaySettings()
-logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-uvicorn.run(
-    "gateway.app:create_app",
-    factory=True,
-    host=settings.host,
-    port=settings.port,
-    loop="uvloop",
-    http="httptools",
-    access_log=False,
-    log_level="warning",
-)
+
+def main() -> None:
+    settings = GatewaySettings()
+    configure_logging("gateway")
+    # uvicorn calls the factory, which bootstraps: in the worker, inside its event loop.
+    serve_asgi("gateway.app:create_app", settings.host, settings.port)
+
+
+if __name__ == "__main__":
+    main()

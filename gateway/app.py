@@ -1,5 +1,6 @@
-"""The gateway's ASGI entry point: the raw edge (buckets, sold out) in front of the raw
-/api/ proxy to the order service, and a small FastAPI app for the waiting room."""
+"""The gateway's ASGI app: bootstrap, then the stack. The raw edge (limiter.py: buckets,
+sold out) in front of the raw /api/ proxy to the order service (proxy.py), and a small
+FastAPI app for the waiting room and health checks."""
 
 from __future__ import annotations
 
@@ -11,16 +12,12 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
-from redis.asyncio import Redis
 
-from flashsale.asgi import SoldOutFlags
-from gateway.bucket import GcraBucket, KeyedBuckets, Rate
-from gateway.clients import ClientKeys
-from gateway.forward import Upstream
+from gateway.bootstrap import bootstrap
 from gateway.limiter import RateLimiter
+from gateway.ports import Upstream
 from gateway.proxy import ApiProxy, Dispatch
 from gateway.settings import GatewaySettings
-from gateway.shared_bucket import SharedBucket
 
 __all__ = ["create_app"]
 
@@ -70,25 +67,22 @@ def create_api(settings: GatewaySettings, upstream: Upstream) -> FastAPI:
 
 
 def create_app(
-    settings: GatewaySettings | None = None, upstream: Upstream | None = None
+    settings: GatewaySettings | None = None, *, upstream: Upstream | None = None
 ) -> RateLimiter:
-    settings = settings or GatewaySettings()
-    sold_out = SoldOutFlags(settings.sold_out_ttl_s)
-    global_rate = Rate(settings.global_rate, settings.global_burst)
-    shared = None
-    if settings.shared_bucket_redis_url:
-        redis = Redis.from_url(settings.shared_bucket_redis_url)
-        shared = SharedBucket(redis, settings.shared_bucket_key, global_rate)
-    upstream = upstream or Upstream(settings)
-    clients = ClientKeys(settings.trusted_proxies)
-    proxy = ApiProxy(upstream, sold_out, settings.max_body_bytes, settings.retry_after_s, clients)
+    """The app factory uvicorn calls (`gateway.app:create_app`); tests pass a fake upstream."""
+    gateway = bootstrap(settings or GatewaySettings(), upstream=upstream)
+    settings = gateway.settings
+    proxy = ApiProxy(
+        gateway.upstream,
+        gateway.admission,
+        gateway.clients,
+        settings.max_body_bytes,
+        settings.retry_after_s,
+    )
     return RateLimiter(
-        Dispatch(proxy, create_api(settings, upstream)),
-        clients,
-        KeyedBuckets(Rate(settings.client_rate, settings.client_burst), settings.max_clients),
-        GcraBucket(global_rate),
-        sold_out,
+        Dispatch(proxy, create_api(settings, gateway.upstream)),
+        gateway.clients,
+        gateway.admission,
         max_body=settings.max_body_bytes,
-        shared=shared,
         max_header=settings.max_header_bytes,
     )

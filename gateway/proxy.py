@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import logging
 
-import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from flashsale.asgi import TOO_LARGE, SoldOutFlags, answer, order_sale_id, precomputed
+from flashsale.asgi import TOO_LARGE, answer, precomputed
 from gateway.clients import ClientKeys
-from gateway.forward import FORWARDED_REQUEST, Upstream, UpstreamDown, UpstreamReply
+from gateway.handlers import Admission
+from gateway.ports import FORWARDED_REQUEST, Upstream, UpstreamDown, UpstreamReply
 
 __all__ = ["ApiProxy", "Dispatch"]
 
 log = logging.getLogger(__name__)
-# The headers the order service needs (forward.py's list), as the bytes ASGI carries.
+# The headers the order service needs (ports.py's list), as the bytes ASGI carries.
 WANTED = {name.encode("latin-1") for name in FORWARDED_REQUEST}
 BAD_REQUEST = precomputed(400, b'{"error":"bad_request"}')
 
@@ -30,13 +30,13 @@ class ApiProxy:
     def __init__(
         self,
         upstream: Upstream,
-        sold_out: SoldOutFlags,
+        admission: Admission,
+        clients: ClientKeys,
         max_body: int,
         retry_after_s: int,
-        clients: ClientKeys,
     ) -> None:
         self.upstream = upstream
-        self.sold_out = sold_out
+        self.admission = admission  # learns from the answers: see Admission.learn
         self.clients = clients
         self.max_body = max_body
         self.unavailable = precomputed(
@@ -67,18 +67,8 @@ class ApiProxy:
             log.exception("forwarding %s %s failed", scope["method"], scope["path"])
             await answer(send, self.unavailable)
             return
-        if scope["method"] == "POST":
-            self._remember(scope["path"], reply)
+        self.admission.learn(scope["method"], scope["path"], reply.status, reply.body)
         await _send_reply(send, reply)
-
-    def _remember(self, path: str, reply: UpstreamReply) -> None:
-        sale_id = order_sale_id(path)
-        if sale_id is None:
-            return
-        if reply.status == 409 and _is_sold_out(reply.body):
-            self.sold_out.mark(sale_id)
-        elif reply.status == 202:  # only a reservation proves there is stock again
-            self.sold_out.clear(sale_id)
 
 
 class Dispatch:
@@ -115,11 +105,3 @@ async def _send_reply(send: Send, reply: UpstreamReply) -> None:
     headers += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers.items()]
     await send({"type": "http.response.start", "status": reply.status, "headers": headers})
     await send({"type": "http.response.body", "body": reply.body})
-
-
-def _is_sold_out(body: bytes) -> bool:
-    try:
-        parsed = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return False
-    return isinstance(parsed, dict) and parsed.get("error") == "sold_out"

@@ -11,10 +11,10 @@ from redis.asyncio import Redis
 
 from flashsale.settings import InfraSettings
 from flashsale.stock import SaleKeys
+from gateway.adapters.shared_bucket import RedisSharedBucket
 from gateway.app import create_app as create_gateway
 from gateway.bucket import Rate
 from gateway.settings import GatewaySettings
-from gateway.shared_bucket import SharedBucket
 from order_service.app import create_app as create_order_service
 from tests.asgi_server import free_port, serve
 from tests.integration.order_helpers import drop_sale, new_sale, new_topic, order_settings
@@ -128,7 +128,7 @@ async def test_shared_bucket_caps_the_sum_over_replicas(infra: InfraSettings) ->
     redis = Redis.from_url(infra.redis_url)
     key = f"test:gateway:bucket:{suffix()}"
     # Two replicas share one bucket: burst 10, 1 token a second.
-    replicas = [SharedBucket(redis, key, Rate(1, 10)) for _ in range(2)]
+    replicas = [RedisSharedBucket(redis, key, Rate(1, 10)) for _ in range(2)]
     waits = await asyncio.gather(*(replicas[i % 2].take() for i in range(30)))
     assert sum(1 for w in waits if w == 0.0) == 10
     assert all(0 < w <= 21 for w in waits if w)

@@ -11,33 +11,29 @@ import logging
 from pathlib import Path
 
 from redis.asyncio import Redis
-from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import RedisError
 
 from gateway.bucket import Rate
 
-__all__ = ["SharedBucket"]
+__all__ = ["RedisSharedBucket"]
 
 log = logging.getLogger(__name__)
 SOURCE = (Path(__file__).parent / "shared_bucket.lua").read_text()
 
 
-class SharedBucket:
+class RedisSharedBucket:
+    """gateway.ports.SharedBucket as one GCRA tat in Redis (shared_bucket.lua)."""
+
     def __init__(self, redis: Redis, key: str, rate: Rate) -> None:
-        self._redis = redis
-        self._key = key
+        # register_script reloads the script when a restarted Redis forgot it (NOSCRIPT).
+        self._script = redis.register_script(SOURCE)
+        self._keys = [key]
         self._args = [round(rate.interval * 1000, 3), round(rate.tolerance * 1000, 3)]
-        self._sha: str | None = None
 
     async def take(self) -> float:
         """Seconds to wait; 0.0 when admitted (or when Redis cannot be asked)."""
         try:
-            if self._sha is None:
-                self._sha = await self._redis.script_load(SOURCE)
-            try:
-                wait_ms = await self._redis.evalsha(self._sha, 1, self._key, *self._args)
-            except NoScriptError:
-                self._sha = await self._redis.script_load(SOURCE)
-                wait_ms = await self._redis.evalsha(self._sha, 1, self._key, *self._args)
+            wait_ms = await self._script(keys=self._keys, args=self._args)
         except RedisError:
             log.warning("shared bucket unavailable; local buckets only", exc_info=True)
             return 0.0

@@ -7,17 +7,14 @@ inside the running event loop (the app's lifespan calls `start`) and closed on s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import aiohttp
 from yarl import URL
 
+from gateway.ports import FORWARDED_REQUEST, UpstreamDown, UpstreamReply
 from gateway.settings import GatewaySettings
 
-__all__ = ["Upstream", "UpstreamDown", "UpstreamReply"]
+__all__ = ["AiohttpUpstream"]
 
-# Request headers the order service needs; everything else stays at the edge.
-FORWARDED_REQUEST = ("content-type", "idempotency-key")
 # Never copied from the client's headers: set only from `forward`'s `user`, which the
 # proxy takes from a trusted peer alone (clients.ClientKeys.authenticated_user).
 IDENTITY = "x-authenticated-user"
@@ -27,18 +24,9 @@ FORWARDED_REPLY = ("content-type", "retry-after")
 KEEPALIVE_S = 4.0
 
 
-class UpstreamDown(Exception):
-    """The order service refused, timed out or the pool had no free connection in time."""
+class AiohttpUpstream:
+    """gateway.ports.Upstream over one aiohttp session."""
 
-
-@dataclass(frozen=True)
-class UpstreamReply:
-    status: int
-    body: bytes
-    headers: dict[str, str]
-
-
-class Upstream:
     def __init__(self, settings: GatewaySettings) -> None:
         self._settings = settings
         self._base = settings.order_service_url.rstrip("/")
@@ -69,7 +57,9 @@ class Upstream:
     ) -> UpstreamReply:
         """`user`: the identity to vouch for to the order service, None for anonymous."""
         if self._session is None:
-            raise RuntimeError("Upstream.start() was not awaited (the app's lifespan did not run)")
+            raise RuntimeError(
+                "AiohttpUpstream.start() was not awaited (the app's lifespan did not run)"
+            )
         sent = {k: v for k, v in headers.items() if k in FORWARDED_REQUEST}
         if user is not None:
             sent[IDENTITY] = user
