@@ -64,7 +64,7 @@ check: install ## Check the invariants from the database
 	@$(WITH_INFRA) && $(PY) -m flashsale.cli check
 
 demo: up ## Start everything, run one flash sale through it and print the report
-	@set -a && source .run/infra.env && set +a && $(PY) -m loadtests.demo
+	@set -a && source .run/infra.env && set +a && $(PY) -m flashsale.cli demo
 
 clean: down ## Stop everything and delete .run/ (data included)
 	rm -rf .run

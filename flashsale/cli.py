@@ -6,11 +6,17 @@ from functools import partial
 
 import orjson
 import typer
+from pydantic import ValidationError
 from redis import Redis
+from rich.console import Console
 
 from flashsale.check import Report
 from flashsale.check_pipeline import check_pipeline
 from flashsale.db import make_engine, upgrade
+from flashsale.demo.outcome import DemoPlan
+from flashsale.demo.report import demo_progress, render
+from flashsale.demo.run import run_demo
+from flashsale.demo.settings import DemoSettings
 from flashsale.dlq_replay import replay_dlq
 from flashsale.kafka import ensure_topics
 from flashsale.lag import wait_until_consumed
@@ -94,6 +100,43 @@ def repair(
             f"repaired {r.sale_id}: stock {r.stock}, {r.buyers} buyers, "
             f"{r.in_flight} in flight, {r.released} released"
         )
+
+
+@app.command()
+def demo(
+    stock: int = typer.Option(1000, min=1, help="Units on sale."),
+    attempts: int = typer.Option(20_000, min=1, help="Purchase attempts in the burst."),
+    users: int = typer.Option(10_000, min=1, help="Distinct buyers; some try more than once."),
+    concurrency: int = typer.Option(100, min=1, help="Requests in flight at once."),
+    drain_timeout_s: float = typer.Option(60.0, min=1, help="Wait this long for the orders."),
+    sale_prefix: str = typer.Option("demo", help="Sale ids start with it (tests clean up by it)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object, no progress."),
+) -> None:
+    """Run one flash sale through a running system (`make up`) and report what each layer
+    did, from PostgreSQL and Kafka; exit 1 if an invariant fails."""
+    settings = _demo_settings()
+    plan = DemoPlan(stock, attempts, users, concurrency, drain_timeout_s, sale_prefix)
+    stdout = Console()
+    progress = demo_progress(Console(stderr=True), disable=as_json)
+    outcome = run_demo(settings, plan, progress, (lambda _: None) if as_json else stdout.print)
+    if as_json:
+        typer.echo(orjson.dumps(outcome.as_dict(), option=orjson.OPT_INDENT_2))
+    else:
+        render(outcome, stdout)
+    if not outcome.ok:
+        raise typer.Exit(1)
+
+
+def _demo_settings() -> DemoSettings:
+    try:
+        return DemoSettings()
+    except ValidationError as exc:
+        typer.echo(
+            "no running system found: start one with `make up` (it writes .run/services.env)"
+            " or set FLASHSALE_GATEWAY_URL, FLASHSALE_ORDER_SERVICE_URL, FLASHSALE_ADMIN_TOKEN",
+            err=True,
+        )
+        raise typer.Exit(2) from exc
 
 
 @dlq_app.command("replay")

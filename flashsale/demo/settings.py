@@ -1,0 +1,28 @@
+"""Where the demo finds a running system: FLASHSALE_* env vars, else `.run/services.env`
+(written by `make up`, read from the working directory), plus the shared infra settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from flashsale.settings import InfraSettings
+
+__all__ = ["SERVICES_ENV", "DemoSettings"]
+
+SERVICES_ENV = Path(".run/services.env")
+
+
+class DemoSettings(InfraSettings):
+    # Variables already in the environment win over the file (the e2e stack, a container).
+    model_config = SettingsConfigDict(
+        env_prefix="FLASHSALE_", extra="ignore", env_file=SERVICES_ENV
+    )
+
+    gateway_url: str
+    order_service_url: str
+    admin_token: SecretStr
+    # Where the local SMTP sink keeps its mail (make up); None: emails are not counted.
+    maildir: Path | None = None
