@@ -1,6 +1,8 @@
 """The one failure loop both consumers run around their writes: retry with backoff, split a
 batch, or reject a single message, as `route_failure` decides; and the follow-ups that
 must happen whatever it takes (a dead letter, a FAILED row), retried until they do.
+`DeadLetters` is the consumers' one way to the DLQ: what cannot be decoded goes there at
+once, what `settle` rejects after it.
 
 Every wait ends early when the consumer is asked to stop: `Stopped` then leaves the
 batch's offsets unstored, and Kafka redelivers it to the next owner (the writes are
@@ -15,11 +17,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+from confluent_kafka import Message
+
 from flashsale.backoff import backoff_delay
 from flashsale.consumer_loop import Stopped
+from flashsale.contracts import ContractError
+from flashsale.dlq import DeadLetterSink, dead_letter_from
 from flashsale.failures import Verdict, is_infrastructure, route_failure
+from flashsale.metrics import Metrics
 
-__all__ = ["Retrier", "RetryPolicy"]
+__all__ = ["DeadLetters", "Retrier", "RetryPolicy"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -103,6 +110,34 @@ class Retrier:
                     log.error("%s failed (attempt %d), retrying: %r", what, attempts, exc)
                 self.backoff(attempts)
 
+    def up_to_max(self, action: Callable[[], None], what: str) -> tuple[int, Exception | None]:
+        """Try `action` at most `max_attempts` times, backing off in between: for a call
+        whose every attempt counts (a send). Returns the attempts made and the last error
+        (None: it succeeded)."""
+        error: Exception | None = None
+        for attempt in range(1, self.policy.max_attempts + 1):
+            try:
+                action()
+                return attempt, None
+            except Stopped:
+                raise
+            except Exception as exc:
+                error = exc
+                log.warning("%s failed (attempt %d): %r", what, attempt, exc)
+            if attempt < self.policy.max_attempts:
+                self.backoff(attempt)
+        return self.policy.max_attempts, error
+
+    def wait_while(self, read: Callable[[], R], busy: Callable[[R], bool], what: str) -> R:
+        """Read until the answer is no longer `busy`, backing off in between: for what
+        another consumer holds for a while (a claimed notice)."""
+        waits = 0
+        while busy(answer := read()):
+            waits += 1
+            log.info("%s: waiting (%d)", what, waits)
+            self.backoff(waits)
+        return answer
+
     def backoff(self, attempts: int) -> None:
         p = self.policy
         exponent = min(attempts, _MAX_EXPONENT)
@@ -112,3 +147,34 @@ class Retrier:
     def sleep(self, seconds: float) -> None:
         if seconds > 0 and self._stop.wait(seconds):
             raise Stopped
+
+
+class DeadLetters:
+    """A consumer's way to the DLQ: each letter counted, and retried until the DLQ acks it
+    (an offset must never move past a message that is neither applied nor dead-lettered)."""
+
+    def __init__(
+        self, sink: DeadLetterSink, retrier: Retrier, metrics: Metrics, consumer: str
+    ) -> None:
+        self._sink = sink
+        self._retrier = retrier
+        self._metrics = metrics
+        self._consumer = consumer
+
+    def send(self, msg: Message, exc: BaseException) -> None:
+        self._metrics.inc("flashsale_dlq_messages_total", consumer=self._consumer)
+        letter = dead_letter_from(msg, exc)
+        self._retrier.until_done(lambda: self._sink.send(letter), "dead letter")
+
+    def decode(
+        self, messages: Sequence[Message], decode: Callable[[Message], T]
+    ) -> list[tuple[Message, T]]:
+        """Each message with what `decode` read from it. One that breaks the contract goes
+        to the DLQ at once: no retry can fix it."""
+        decoded: list[tuple[Message, T]] = []
+        for msg in messages:
+            try:
+                decoded.append((msg, decode(msg)))
+            except ContractError as exc:
+                self.send(msg, exc)
+        return decoded

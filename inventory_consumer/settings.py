@@ -38,5 +38,8 @@ class InventoryConsumerSettings(InfraSettings):
     relay_interval_s: float = Field(0.1, gt=0)
     relay_batch: int = Field(500, ge=1)
 
-    # Prometheus /metrics on this port; None: no HTTP listener.
-    metrics_port: int | None = None
+    # Prometheus /metrics on this port (None: no listener). Named per consumer, so that one
+    # env file serves both (a keyword argument, too, must use the variable's name).
+    metrics_port: int | None = Field(None, validation_alias="FLASHSALE_INVENTORY_METRICS_PORT")
+    # The listener's address: 0.0.0.0 in the compose stack, for Prometheus to scrape.
+    metrics_host: str = Field("127.0.0.1", validation_alias="FLASHSALE_INVENTORY_METRICS_HOST")

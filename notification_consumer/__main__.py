@@ -1,21 +1,19 @@
 """Entry point: `python -m notification_consumer`. Runs until SIGTERM/SIGINT, which lets the
-batch in hand finish, commits its offsets and closes."""
-
-import logging
-import signal
-import threading
+batch in hand finish, commits its offsets and closes. Its metrics (notifications sent and
+failed, dead letters) are served on FLASHSALE_NOTIFICATION_METRICS_PORT."""
 
 from flashsale.metrics import PrometheusMetrics
+from flashsale.process import configure_logging, expose_metrics, stop_on_signals
 from notification_consumer.bootstrap import bootstrap
 from notification_consumer.settings import NotificationConsumerSettings
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    bootstrap(NotificationConsumerSettings(), stop, metrics=PrometheusMetrics()).run()
+    settings = NotificationConsumerSettings()  # fails here, before connecting anywhere
+    configure_logging("notification_consumer")
+    stop = stop_on_signals()
+    expose_metrics(settings.metrics_port, settings.metrics_host)
+    bootstrap(settings, stop, metrics=PrometheusMetrics()).run()
 
 
 if __name__ == "__main__":

@@ -6,22 +6,22 @@ import os
 import socket
 import threading
 from collections.abc import Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass
 
 from confluent_kafka import Consumer, Producer
-from sqlalchemy import Engine
 
 from flashsale.consumer_loop import BatchLoop
 from flashsale.db import make_engine
-from flashsale.dlq import DeadLetterSink, KafkaDeadLetterSink
+from flashsale.dlq import KafkaDeadLetterSink
 from flashsale.kafka import consumer_config, producer_config
 from flashsale.metrics import Metrics, NullMetrics
-from notification_consumer.channels import Channel
-from notification_consumer.channels.smtp import SmtpChannel
-from notification_consumer.channels.webhook import WebhookChannel
-from notification_consumer.handler import NotificationBatchHandler, SendPolicy
+from notification_consumer.adapters.smtp import SmtpChannel
+from notification_consumer.adapters.sql import SqlNotificationStore
+from notification_consumer.adapters.webhook import WebhookChannel
+from notification_consumer.handlers import NotificationBatchHandler, SendPolicy
+from notification_consumer.ports import Channel, DeadLetterSink, NotificationStore
 from notification_consumer.settings import NotificationConsumerSettings
-from notification_consumer.store import SqlNotificationStore
 
 __all__ = ["NotificationConsumer", "bootstrap", "default_channels"]
 
@@ -29,18 +29,13 @@ __all__ = ["NotificationConsumer", "bootstrap", "default_channels"]
 @dataclass
 class NotificationConsumer:
     loop: BatchLoop
-    channels: Mapping[str, Channel]
-    engine: Engine
-    dlq_producer: Producer
+    resources: ExitStack  # closed last in, first out: channels, DLQ producer, engine
 
     def run(self) -> None:
         try:
             self.loop.run()
         finally:
-            for channel in self.channels.values():
-                channel.close()
-            self.dlq_producer.flush(5)
-            self.engine.dispose()
+            self.resources.close()
 
 
 def default_channels(settings: NotificationConsumerSettings) -> dict[str, Channel]:
@@ -59,40 +54,52 @@ def bootstrap(
     settings: NotificationConsumerSettings,
     stop: threading.Event | None = None,
     *,
-    channels: Mapping[str, Channel] | None = None,
     metrics: Metrics | None = None,
+    store: NotificationStore | None = None,
+    channels: Mapping[str, Channel] | None = None,
     dlq: DeadLetterSink | None = None,
 ) -> NotificationConsumer:
+    """The consumer with the adapters given here, and the real ones (from `settings`) for
+    every adapter left None."""
     stop = stop or threading.Event()
     client_id = f"{settings.service_name}-{socket.gethostname()}-{os.getpid()}"
-    engine = make_engine(settings.database_url)
+    resources = ExitStack()
+    if store is None:
+        engine = make_engine(settings.database_url)
+        resources.callback(engine.dispose)
+        store = SqlNotificationStore(engine, settings.claim_lease_s)
+    dlq = dlq or _kafka_dlq(settings, client_id, resources)
     channels = channels if channels is not None else default_channels(settings)
-    dlq_producer = Producer(producer_config(settings.kafka_bootstrap, f"{client_id}-dlq"))
-    handler = NotificationBatchHandler(
-        store=SqlNotificationStore(engine, settings.claim_lease_s),
-        channels=channels,
-        kind_channels=settings.kind_channels,
-        dlq=dlq
-        or KafkaDeadLetterSink(dlq_producer, settings.dlq_topic, settings.notification_group_id),
-        metrics=metrics or NullMetrics(),
-        stop=stop,
-        policy=SendPolicy(
-            settings.max_attempts,
-            settings.retry_base_s,
-            settings.retry_cap_s,
-            settings.email_domain,
-        ),
+    for channel in channels.values():
+        resources.callback(channel.close)
+    policy = SendPolicy(
+        settings.max_attempts, settings.retry_base_s, settings.retry_cap_s, settings.email_domain
     )
+    handler = NotificationBatchHandler(
+        store, channels, settings.kind_channels, dlq, metrics or NullMetrics(), stop, policy
+    )
+    return NotificationConsumer(_batch_loop(settings, handler, client_id, stop), resources)
+
+
+def _kafka_dlq(
+    settings: NotificationConsumerSettings, client_id: str, resources: ExitStack
+) -> KafkaDeadLetterSink:
+    producer = Producer(producer_config(settings.kafka_bootstrap, f"{client_id}-dlq"))
+    resources.callback(producer.flush, 5)
+    return KafkaDeadLetterSink(producer, settings.dlq_topic, settings.notification_group_id)
+
+
+def _batch_loop(
+    settings: NotificationConsumerSettings,
+    handler: NotificationBatchHandler,
+    client_id: str,
+    stop: threading.Event,
+) -> BatchLoop:
     consumer = Consumer(
         consumer_config(settings.kafka_bootstrap, settings.notification_group_id, client_id)
     )
     batch_max = settings.batch_max_messages
-    loop = BatchLoop(
-        consumer,
-        [settings.order_events_topic],
-        handler,
-        lambda: batch_max,
-        settings.batch_max_ms / 1000,
-        stop,
+    topics = [settings.order_events_topic]
+    return BatchLoop(
+        consumer, topics, handler, lambda: batch_max, settings.batch_max_ms / 1000, stop
     )
-    return NotificationConsumer(loop, channels, engine, dlq_producer)

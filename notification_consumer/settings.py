@@ -40,7 +40,13 @@ class NotificationConsumerSettings(InfraSettings):
     smtp_port: int = 1025
     smtp_sender: str = "flashsale@localhost"
     smtp_timeout_s: float = Field(10.0, gt=0)
-    # Recipients are derived from user ids: see notification_consumer/messages.py.
+    # Recipients are derived from user ids: see notification_consumer/notices.py.
     email_domain: str = "example.com"
     webhook_url: str | None = None
     webhook_timeout_s: float = Field(5.0, gt=0)
+
+    # Prometheus /metrics on this port (None: no listener). Named per consumer, so that one
+    # env file serves both (a keyword argument, too, must use the variable's name).
+    metrics_port: int | None = Field(None, validation_alias="FLASHSALE_NOTIFICATION_METRICS_PORT")
+    # The listener's address: 0.0.0.0 in the compose stack, for Prometheus to scrape.
+    metrics_host: str = Field("127.0.0.1", validation_alias="FLASHSALE_NOTIFICATION_METRICS_HOST")

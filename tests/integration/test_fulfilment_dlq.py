@@ -18,7 +18,7 @@ from flashsale.contracts import OrderCreated, encode
 from flashsale.dlq import H_ERROR, H_SOURCE_OFFSET, H_SOURCE_PARTITION, H_SOURCE_TOPIC, header
 from flashsale.settings import InfraSettings
 from flashsale.stock import SaleKeys
-from inventory_consumer.store import OVERSOLD_REASON
+from inventory_consumer.adapters.sql import OVERSOLD_REASON
 from tests.fulfilment_helpers import (
     SmtpSink,
     create_sale,

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import Engine, text
 
 from flashsale.settings import InfraSettings
-from notification_consumer.channels.smtp import message_id
-from notification_consumer.messages import Notice
+from notification_consumer.adapters.smtp import message_id
+from notification_consumer.notices import Notice
 from tests.fulfilment_helpers import (
     SmtpSink,
     create_sale,

@@ -18,9 +18,10 @@ from sqlalchemy import Engine, text
 from flashsale.contracts import OrderPlaced, OrderVoided, PayOrder, encode
 from flashsale.settings import InfraSettings
 from flashsale.stock import SaleKeys
+from inventory_consumer.adapters.sql import SqlOrderStore
 from inventory_consumer.plan import BatchOutcome, plan_batch
-from inventory_consumer.store import SqlOrderStore
-from order_service.payments import PaymentOutcome, Payments
+from order_service.adapters.sql import SqlPayments
+from order_service.payments import PaymentOutcome
 from tests.fulfilment_helpers import (
     create_sale,
     inventory_settings,
@@ -74,7 +75,9 @@ def test_a_void_after_payment_loses_and_the_slot_names_the_order(
     with running_inventory(settings):
         produce(infra.kafka_bootstrap, settings.orders_topic, [(order.user_id, encode(order))])
         wait_until(lambda: status_of(engine, order.order_id) == "CREATED", 30, "the order")
-        paid = Payments(engine, settings.order_events_topic).pay(PayOrder(order_id=order.order_id))
+        paid = SqlPayments(engine, settings.order_events_topic).pay(
+            PayOrder(order_id=order.order_id)
+        )
         assert paid.outcome is PaymentOutcome.PAID
         late = void_of(order)
         produce(infra.kafka_bootstrap, settings.orders_topic, [(order.user_id, encode(late))])

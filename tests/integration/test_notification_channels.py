@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
-from notification_consumer.channels.smtp import SmtpChannel
-from notification_consumer.channels.webhook import WebhookChannel
-from notification_consumer.messages import Notice
+from notification_consumer.adapters.smtp import SmtpChannel
+from notification_consumer.adapters.webhook import WebhookChannel
+from notification_consumer.notices import Notice
 from tests.fulfilment_helpers import SmtpSink
 
 pytestmark = pytest.mark.integration

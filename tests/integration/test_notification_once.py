@@ -19,8 +19,8 @@ from flashsale.contracts import OrderCreated, encode
 from flashsale.dlq import H_ERROR, H_SOURCE_OFFSET, header
 from flashsale.lag import group_lag
 from flashsale.settings import InfraSettings
-from notification_consumer.channels.smtp import SmtpChannel, message_id
-from notification_consumer.messages import Notice
+from notification_consumer.adapters.smtp import SmtpChannel, message_id
+from notification_consumer.notices import Notice
 from notification_consumer.settings import NotificationConsumerSettings
 from tests.fulfilment_helpers import (
     SmtpSink,

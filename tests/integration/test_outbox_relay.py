@@ -17,7 +17,7 @@ from flashsale.contracts import OrderCancelled, OrderCreated, OrderPaid, decode_
 from flashsale.kafka import producer_config
 from flashsale.outbox import OutboxEvent, add_to_outbox
 from flashsale.settings import InfraSettings
-from inventory_consumer.relay import OutboxRelay
+from inventory_consumer.workers.relay import OutboxRelay
 from tests.fulfilment_helpers import scalar
 from tests.kafka_helpers import create_topic, read_topic
 from tests.random_refs import random_topic

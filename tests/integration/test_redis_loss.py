@@ -15,8 +15,8 @@ from flashsale.lag import wait_until_consumed
 from flashsale.repair import SaleRepair
 from flashsale.settings import InfraSettings
 from flashsale.stock import SALES_SET, SaleKeys
+from inventory_consumer.adapters.sql import OVERSOLD_REASON
 from inventory_consumer.settings import InventoryConsumerSettings
-from inventory_consumer.store import OVERSOLD_REASON
 from tests.fulfilment_helpers import (
     create_sale,
     inventory_settings,

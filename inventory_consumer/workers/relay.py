@@ -27,7 +27,7 @@ from typing import Any
 from confluent_kafka import KafkaError, Message, Producer
 from sqlalchemy import Engine, Row, text
 
-from inventory_consumer.redis_stock import StockReleases
+from inventory_consumer.ports import StockReleases
 
 __all__ = ["OutboxRelay"]
 

@@ -1,5 +1,5 @@
-"""Failure routing of the inventory batch handler, with a fake store, a fake DLQ and a fake
-Redis drift port."""
+"""Failure routing of the inventory batch handler (inventory_consumer/handlers.py), with a
+fake store, a fake DLQ and a fake Redis drift port."""
 
 from __future__ import annotations
 
@@ -14,11 +14,12 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy.exc import IntegrityError, InternalError, OperationalError
 
 from flashsale.consumer_loop import Stopped
-from flashsale.contracts import OrderPlaced, encode
-from flashsale.dlq import DeadLetter, DeadLetterFailed
+from flashsale.contracts import OrderPaid, OrderPlaced, OrderVoided, encode
+from flashsale.dlq import DeadLetterFailed
 from flashsale.metrics import RecordingMetrics
-from inventory_consumer.batch import InventoryBatchHandler, RetryPolicy
+from inventory_consumer.handlers import InventoryBatchHandler, RetryPolicy
 from inventory_consumer.plan import BatchOutcome, BatchPlan
+from tests.unit.fakes import FakeDlq, Faults, kafka_message
 
 
 class DriverError(Exception):
@@ -41,17 +42,6 @@ def deadlock() -> Exception:
 def out_of_stock() -> Exception:
     check = DriverError("23514", "ck_sales_remaining_stock_nonnegative")
     return IntegrityError("UPDATE sales", {}, check)
-
-
-class Faults:
-    """The next errors an operation raises, one per call, before it starts to succeed."""
-
-    def __init__(self, *errors: Exception) -> None:
-        self._errors = list(errors)
-
-    def maybe_raise(self) -> None:
-        if self._errors:
-            raise self._errors.pop(0)
 
 
 class FakeStore:
@@ -95,16 +85,6 @@ class FakeStore:
         self.refused.append(placed.order_id)
 
 
-class FakeDlq:
-    def __init__(self, faults: Faults | None = None) -> None:
-        self.letters: list[DeadLetter] = []
-        self._faults = faults or Faults()
-
-    def send(self, letter: DeadLetter) -> None:
-        self._faults.maybe_raise()
-        self.letters.append(letter)
-
-
 class FakeDrift:
     """The Redis side of a refused order: written off, never released."""
 
@@ -129,7 +109,7 @@ def _order() -> OrderPlaced:
 
 
 def _msg(value: bytes, offset: int) -> Message:
-    return Message(topic="orders", partition=2, offset=offset, key=b"k", value=value)
+    return kafka_message(value, offset, topic="orders", partition=2)
 
 
 def _handler(
@@ -165,7 +145,7 @@ def test_a_check_violation_bisects_the_batch_and_dead_letters_only_the_offender(
     dlq = FakeDlq()
     _handler(store, dlq)([_msg(encode(o), i) for i, o in enumerate(orders)])
     assert sorted(store.created) == sorted(o.order_id for o in orders if o.order_id != poisoned)
-    assert [letter.source_offset for letter in dlq.letters] == [5]
+    assert dlq.offsets() == [5]
     assert [oid for oid, _ in store.failed] == [poisoned]  # marked FAILED: stock goes back
     assert store.calls <= 1 + 2 * 3 + 2  # bisection: O(log n) levels, not one txn per message
 
@@ -247,5 +227,18 @@ def test_the_dead_letter_follow_up_is_retried_until_the_failed_row_is_written() 
     )
     dlq = FakeDlq(Faults(DeadLetterFailed("no ack"), DeadLetterFailed("no ack")))
     _handler(store, dlq)([_msg(encode(order), 3)])
-    assert [letter.source_offset for letter in dlq.letters] == [3]
+    assert dlq.offsets() == [3]
     assert [oid for oid, _ in store.failed] == [order.order_id]  # the token ends FAILED
+
+
+def test_an_event_that_does_not_belong_on_the_orders_topic_is_dead_lettered() -> None:
+    store, dlq = FakeStore(), FakeDlq()
+    void = OrderVoided(
+        order_id=uuid.uuid4(), sale_id="s1", user_id="u-1", quantity=1, reason="timeout"
+    )
+    stray = OrderPaid(order_id=uuid.uuid4(), sale_id="s1", user_id="u-2")
+    _handler(store, dlq)([_msg(encode(void), 0), _msg(encode(stray), 1)])
+    assert store.calls == 1  # the void is applied: it belongs on the orders topic
+    assert [(letter.source_offset, letter.error_type) for letter in dlq.letters] == [
+        (1, "ContractError")
+    ]

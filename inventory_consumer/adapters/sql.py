@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, text
 
@@ -21,20 +21,10 @@ from flashsale.contracts import (
 from flashsale.outbox import OutboxEvent, add_to_outbox
 from inventory_consumer.plan import BatchOutcome, BatchPlan
 
-__all__ = ["OVERSOLD_REASON", "OrderStore", "SqlOrderStore", "move_stock"]
+__all__ = ["OVERSOLD_REASON", "SqlOrderStore", "move_stock"]
 
 # A FAILED order PostgreSQL had no stock for: Redis counted units that were not there.
 OVERSOLD_REASON = "out of stock in the database: Redis had drifted"
-
-
-class OrderStore(Protocol):
-    def apply(self, plan: BatchPlan) -> BatchOutcome: ...
-    def fail_placed(self, placed: OrderPlaced, reason: str) -> None: ...
-
-    def refuse_oversold(self, placed: OrderPlaced) -> None:
-        """PostgreSQL has no stock left for this placement: Redis drifted. Write its FAILED
-        row (and OrderFailed); the caller has already told Redis (StockDrift), so the
-        relay's release of it is a no-op and the unit never goes back to Redis."""
 
 
 # ON CONFLICT without a target: the order_id key AND the one-live-order-per-user index.
@@ -106,6 +96,8 @@ def _failed_event(row: Row[Any]) -> OrderFailed:
 
 
 class SqlOrderStore:
+    """The `BatchStore` port on PostgreSQL."""
+
     def __init__(self, engine: Engine, events_topic: str, order_ttl_s: float) -> None:
         self._engine = engine
         self._topic = events_topic

@@ -19,7 +19,7 @@ from sqlalchemy import Engine, text
 
 from flashsale.contracts import OrderCancelled
 from flashsale.outbox import add_to_outbox
-from inventory_consumer.store import move_stock
+from inventory_consumer.adapters.sql import move_stock
 
 __all__ = ["ExpiryWorker"]
 

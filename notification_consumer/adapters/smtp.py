@@ -5,7 +5,7 @@ from __future__ import annotations
 import smtplib
 from email.message import EmailMessage
 
-from notification_consumer.messages import Notice
+from notification_consumer.notices import Notice
 
 __all__ = ["SmtpChannel", "message_id"]
 

@@ -16,16 +16,14 @@ from collections.abc import Callable, Sequence
 from confluent_kafka import Message
 
 from flashsale.contracts import ContractError, OrderPlaced, OrderVoided, decode_event
-from flashsale.dlq import DeadLetterSink, dead_letter_from
 from flashsale.failures import is_stock_refusal
 from flashsale.metrics import Metrics
-from flashsale.retry import Retrier, RetryPolicy
+from flashsale.retry import DeadLetters, Retrier, RetryPolicy
 from inventory_consumer.plan import plan_batch
-from inventory_consumer.redis_stock import StockDrift
-from inventory_consumer.store import OrderStore
+from inventory_consumer.ports import BatchStore, DeadLetterSink, StockDrift
 from inventory_consumer.throttle import WriteThrottle
 
-__all__ = ["InventoryBatchHandler", "RetryPolicy"]
+__all__ = ["InventoryBatchHandler", "RetryPolicy", "decode_order_message"]
 
 log = logging.getLogger(__name__)
 Item = tuple[Message, OrderPlaced | OrderVoided]
@@ -41,7 +39,7 @@ def decode_order_message(msg: Message) -> OrderPlaced | OrderVoided:
 class InventoryBatchHandler:
     def __init__(
         self,
-        store: OrderStore,
+        store: BatchStore,
         dlq: DeadLetterSink,
         metrics: Metrics,
         stop: threading.Event,
@@ -51,19 +49,14 @@ class InventoryBatchHandler:
         drift: StockDrift | None = None,
     ) -> None:
         self._store = store
-        self._dlq = dlq
         self._metrics = metrics
         self._throttle = throttle
         self._drift = drift
         self._retry = Retrier(policy, stop, rand, what="inventory batch")
+        self._dead_letters = DeadLetters(dlq, self._retry, metrics, consumer="inventory")
 
     def __call__(self, messages: Sequence[Message]) -> None:
-        items: list[Item] = []
-        for msg in messages:
-            try:
-                items.append((msg, decode_order_message(msg)))
-            except ContractError as exc:  # no retry can fix it: to the DLQ at once
-                self._dead_letter(msg, None, exc)
+        items = self._dead_letters.decode(messages, decode_order_message)
         if self._throttle is not None and items:
             self._retry.sleep(self._throttle.reserve(len(items)))
         started = time.monotonic()
@@ -97,12 +90,8 @@ class InventoryBatchHandler:
         self._retry.until_done(lambda: drift.record_drift(*ids), "recording drift in Redis")
         self._retry.until_done(lambda: self._store.refuse_oversold(placed), "refusing the order")
 
-    def _dead_letter(
-        self, msg: Message, event: OrderPlaced | OrderVoided | None, exc: BaseException
-    ) -> None:
-        self._metrics.inc("flashsale_dlq_messages_total", consumer="inventory")
-        letter = dead_letter_from(msg, exc)
-        self._retry.until_done(lambda: self._dlq.send(letter), "dead letter")
+    def _dead_letter(self, msg: Message, event: OrderPlaced | OrderVoided, exc: Exception) -> None:
+        self._dead_letters.send(msg, exc)
         if isinstance(event, OrderPlaced):
             # The client holds this order id: it ends FAILED, and its OrderFailed outbox
             # row makes the relay give the Redis stock back (idempotently, per order id).

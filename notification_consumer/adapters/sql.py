@@ -17,16 +17,12 @@ lease has run out, with the same Message-ID / Idempotency-Key, so the receiver c
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-from enum import Enum
-from typing import Protocol
-
 from sqlalchemy import Engine, text
 
-from notification_consumer.messages import Notice
+from notification_consumer.notices import Notice
+from notification_consumer.ports import Claim, ClaimState
 
-__all__ = ["Claim", "ClaimState", "NotificationStore", "SqlNotificationStore"]
+__all__ = ["SqlNotificationStore"]
 
 # A conflicting insert by a concurrent claimant waits on its row lock, then re-reads the
 # row: of two consumers claiming at once, exactly one gets a RETURNING row.
@@ -51,26 +47,9 @@ _RECORD = text("""
       AND status = 'PENDING' AND claimed_at = :claimed_at""")
 
 
-class ClaimState(Enum):
-    CLAIMED = "claimed"  # ours: send it, then record the outcome
-    HELD = "held"  # another claimant's lease is running: wait for its outcome
-    DONE = "done"  # sent already: nothing to do
-
-
-@dataclass(frozen=True)
-class Claim:
-    state: ClaimState
-    claimed_at: datetime | None = None  # set when CLAIMED: the fence of `record`
-
-
-class NotificationStore(Protocol):
-    def claim(self, notice: Notice) -> Claim: ...
-
-    def record(self, notice: Notice, claim: Claim, sent: bool, attempts: int) -> bool:
-        """False when the claim was taken over (its lease ran out): nothing recorded."""
-
-
 class SqlNotificationStore:
+    """The `NotificationStore` port on PostgreSQL."""
+
     def __init__(self, engine: Engine, lease_s: float) -> None:
         self._engine = engine
         self._lease_s = lease_s

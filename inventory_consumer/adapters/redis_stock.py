@@ -6,29 +6,16 @@ that a restarted Redis forgot. The client's pool makes one instance safe across 
 
 from __future__ import annotations
 
-from typing import Protocol
-
 from redis import Redis
 
 from flashsale.stock import SaleKeys, script_source
 
-__all__ = ["RedisStock", "StockDrift", "StockReleases"]
-
-
-class StockReleases(Protocol):
-    def release(self, sale_id: str, order_id: str, user_id: str, quantity: int) -> bool: ...
-
-    def reinstate(self, sale_id: str, order_id: str, user_id: str) -> None:
-        """A void lost to its placement: the user's slot "void:<id>" becomes the order id."""
-
-
-class StockDrift(Protocol):
-    def record_drift(self, sale_id: str, order_id: str, user_id: str) -> bool:
-        """PostgreSQL refused this order for lack of stock: never give its unit back to
-        Redis, and close the sale there. True the first time for this order."""
+__all__ = ["RedisStock"]
 
 
 class RedisStock:
+    """Both Redis ports of ports.py: `StockReleases` (the relay) and `StockDrift` (the handler)."""
+
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
         self._release = redis.register_script(script_source("release"))
