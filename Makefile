@@ -8,7 +8,7 @@ INFRA := infra/local/infra.sh
 # Targets that need the infra source .run/infra.env unless FLASHSALE_* already point at one.
 WITH_INFRA = if [ -z "$$FLASHSALE_KAFKA_BOOTSTRAP" ]; then bash $(INFRA) up && set -a && source .run/infra.env && set +a; fi
 
-.PHONY: help install infra-up infra-down infra-status up down status init lint typecheck test test-unit demo check bench clean
+.PHONY: compose-up compose-down compose-config help install infra-up infra-down infra-status up down status init lint typecheck test test-unit demo check bench clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -65,6 +65,15 @@ check: install ## Check the invariants from the database
 
 demo: up ## Start everything, run one flash sale through it and print the report
 	@set -a && source .run/infra.env && set +a && $(PY) -m flashsale.cli demo
+
+compose-up: ## Build the image and start the whole stack in Docker (needs .env: see compose.yaml)
+	docker compose up -d --build
+
+compose-down: ## Stop the Docker stack (add -v to delete its volumes)
+	docker compose down
+
+compose-config: ## Validate the compose files with Docker's own parser (needs docker and .env)
+	docker compose config --quiet && docker compose -f compose.yaml -f compose.prod.yaml config --quiet
 
 clean: down ## Stop everything and delete .run/ (data included)
 	rm -rf .run
