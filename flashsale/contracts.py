@@ -30,7 +30,13 @@ __all__ = [
     "OrderStatus",
     "OrderVoided",
     "PayOrder",
+    "PerUserLimit",
     "PlaceOrder",
+    "Quantity",
+    "SaleId",
+    "SaleName",
+    "StockUnits",
+    "UserId",
     "decode_event",
     "encode",
 ]
@@ -41,6 +47,10 @@ USER_ID_PATTERN = r"^[A-Za-z0-9_.@+-]{1,128}$"
 SaleId = Annotated[str, Field(pattern=SALE_ID_PATTERN)]
 UserId = Annotated[str, Field(pattern=USER_ID_PATTERN)]
 Quantity = Annotated[int, Field(ge=1, le=1000)]
+# A sale's own fields, shared by CreateSale and the admin route's body (one set of limits).
+SaleName = Annotated[str, Field(min_length=1, max_length=200)]
+StockUnits = Annotated[int, Field(ge=0, le=100_000_000)]
+PerUserLimit = Annotated[int, Field(ge=1, le=1000)]
 
 
 def _now() -> datetime:
@@ -89,11 +99,11 @@ class CreateSale(Command):
     type: Literal["CreateSale"] = "CreateSale"
     version: Literal[1] = 1
     sale_id: SaleId
-    name: Annotated[str, Field(min_length=1, max_length=200)]
-    stock: Annotated[int, Field(ge=0, le=100_000_000)]
+    name: SaleName
+    stock: StockUnits
     starts_at: datetime
     ends_at: datetime
-    per_user_limit: Annotated[int, Field(ge=1, le=1000)] = 1
+    per_user_limit: PerUserLimit = 1
 
 
 # --- events on the orders topic (admission → fulfilment) -------------------------------

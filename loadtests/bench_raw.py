@@ -26,7 +26,7 @@ from flashsale.stock import SaleKeys
 __all__ = ["Row", "pg_rows", "redis_rows", "run"]
 
 SECONDS = 5
-RESERVE = Path(__file__).resolve().parent.parent / "order_service" / "reserve.lua"
+RESERVE = Path(__file__).resolve().parent.parent / "order_service" / "adapters" / "reserve.lua"
 
 
 @dataclass

@@ -1,21 +1,18 @@
-"""Layer 2: the atomic Redis pre-deduction, and an order token only after Kafka's ack."""
+"""Run the order service: `python -m order_service` (host and port from
+FLASHSALE_ORDER_SERVICE_HOST and FLASHSALE_ORDER_SERVICE_PORT)."""
 
-import logging
+from __future__ import annotations
 
-import uvicorn
-
+from flashsale.process import configure_logging, serve_asgi
 from order_service.settings import OrderServiceSettings
 
-settings = OrderServiceSettings()  # fails here, before binding a port, without a token
-logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-logging.getLogger("order_service").setLevel(logging.INFO)
-uvicorn.run(
-    "order_service.app:create_app",
-    factory=True,
-    host=settings.host,
-    port=settings.port,
-    loop="uvloop",
-    http="httptools",
-    access_log=False,
-    log_level="warning",
-)
+
+def main() -> None:
+    settings = OrderServiceSettings()  # fails here, before binding a port, without a token
+    configure_logging("order_service")
+    # The factory builds its own settings and bootstrap in the server's event loop.
+    serve_asgi("order_service.app:create_app", settings.host, settings.port)
+
+
+if __name__ == "__main__":
+    main()

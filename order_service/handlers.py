@@ -1,5 +1,5 @@
-"""The use cases: place an order, read its status, create a sale. No HTTP, no Redis here:
-only the ports, so the unit tests drive these with fakes."""
+"""The use cases: place an order, read its status, pay it, create a sale. No HTTP, no Redis
+here: only the ports, so the unit tests drive these with fakes."""
 
 from __future__ import annotations
 
@@ -14,23 +14,25 @@ from typing import Any
 import orjson
 
 from flashsale.async_producer import DeliveryFailed
-from flashsale.contracts import CreateSale, OrderPlaced, OrderStatus, PlaceOrder, encode
+from flashsale.contracts import CreateSale, OrderPlaced, OrderStatus, PayOrder, PlaceOrder, encode
 from flashsale.metrics import Metrics, NullMetrics
 from order_service.breaker import KafkaBreaker
 from order_service.domain import Outcome, Reservation, placed_event, void_event
+from order_service.payments import PaymentOutcome
 from order_service.ports import (
     Due,
     IdempotencyStore,
+    OrderPayments,
     OrderPublisher,
     OrderStatusReader,
     Reservations,
     SalesRepository,
     SaleStock,
 )
-from order_service.publisher import settle_void
+from order_service.redelivery import settle_void
 from order_service.soldout import StockChannelFlags
 
-__all__ = ["Answer", "Deps", "create_sale", "order_status", "place_order"]
+__all__ = ["Answer", "Deps", "create_sale", "order_status", "pay_order", "place_order"]
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +60,7 @@ class Deps:
     sales: SalesRepository
     stock: SaleStock
     orders: OrderStatusReader
+    payments: OrderPayments
     flags: StockChannelFlags
     breaker: KafkaBreaker
     retry_after_s: int = 1
@@ -72,6 +75,13 @@ NOT_ACTIVE = Answer(409, {"error": "sale_not_active"})
 UNKNOWN_SALE = Answer(404, {"error": "unknown_sale"})
 IDENTITY_MISMATCH = Answer(403, {"error": "identity_mismatch"})
 NOT_ORDER_OWNER = Answer(403, {"error": "not_order_owner"})
+PAYMENT_REFUSALS = {
+    PaymentOutcome.NOT_OWNER: 403,
+    PaymentOutcome.NOT_FOUND: 404,
+    PaymentOutcome.EXPIRED: 409,
+    PaymentOutcome.CANCELLED: 409,
+    PaymentOutcome.FAILED: 409,
+}
 
 
 def unavailable(deps: Deps, reason: str) -> Answer:
@@ -81,7 +91,7 @@ def unavailable(deps: Deps, reason: str) -> Answer:
 async def place_order(
     command: PlaceOrder, idempotency_key: str | None, deps: Deps, identity: str | None = None
 ) -> Answer:
-    """Without an Idempotency-Key the edge middleware (edge.py) already answered a raised
+    """Without an Idempotency-Key the edge middleware (shortcuts.py) already answered a raised
     sold-out flag; one that let the request through made it the flag's probe, which must
     reach Redis. With a key the edge skipped the flag: it is checked here, after the
     stored answer (which may be a 202) was looked up.
@@ -197,6 +207,18 @@ async def _holds(deps: Deps, sale_id: str, user_id: str, order_id: str) -> bool:
     """A PENDING order is on the topic, not yet in the database: the user's buyers slot
     in the sale is what says whose it is."""
     return await deps.reservations.order_of_buyer(sale_id, user_id) == order_id
+
+
+def pay_order(command: PayOrder, deps: Deps, payer: str | None = None) -> Answer:
+    """Sync, as the SQL engine is: its route runs in FastAPI's thread pool. With a payer
+    (the gateway's X-Authenticated-User), only the order's owner may pay it."""
+    result = deps.payments.pay(command, payer)
+    order_id = str(command.order_id)
+    refused = PAYMENT_REFUSALS.get(result.outcome)
+    if refused is not None:
+        return Answer(refused, {"order_id": order_id, "error": result.outcome.value})
+    already_paid = result.outcome is PaymentOutcome.ALREADY_PAID
+    return Answer(200, {"order_id": order_id, "status": "PAID", "already_paid": already_paid})
 
 
 async def create_sale(sale: CreateSale, deps: Deps) -> Answer:

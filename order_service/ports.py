@@ -6,12 +6,14 @@ import uuid
 from dataclasses import dataclass
 from typing import Protocol
 
-from flashsale.contracts import CreateSale
+from flashsale.contracts import CreateSale, PayOrder
 from order_service.domain import Reservation
+from order_service.payments import PaymentResult
 
 __all__ = [
     "Due",
     "IdempotencyStore",
+    "OrderPayments",
     "OrderPublisher",
     "OrderRecord",
     "OrderStatusReader",
@@ -76,7 +78,7 @@ class SaleStock(Protocol):
 
 class OrderPublisher(Protocol):
     async def publish(self, key: str, payload: bytes) -> None:
-        """Resolves on the delivery report; raises flashsale.kafka.DeliveryFailed."""
+        """Resolves on the delivery report; raises flashsale.async_producer.DeliveryFailed."""
 
     @property
     def healthy(self) -> bool:
@@ -101,3 +103,8 @@ class OrderRecord:
 
 class OrderStatusReader(Protocol):
     async def find(self, order_id: uuid.UUID) -> OrderRecord | None: ...
+
+
+class OrderPayments(Protocol):
+    def pay(self, command: PayOrder, payer: str | None = None) -> PaymentResult:
+        """Synchronous (the SQL engine is): its route runs in FastAPI's thread pool."""

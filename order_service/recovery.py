@@ -5,7 +5,7 @@
   published again, the same event id; the consumers are idempotent. Its client learns the
   order id on retry, from the already_purchased answer.
 - A void not yet acknowledged (Kafka was down) is published again. Its stock returns
-  once the inventory consumer applied it (see publisher.py).
+  once the inventory consumer applied it (see redelivery.py).
 - Every `prune_every` rounds, sales that ended more than `prune_after_s` ago with
   nothing left to publish leave the scanned set, so a round costs what the live sales
   cost, not every sale ever created.
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from flashsale.contracts import OrderPlaced
 from order_service.breaker import KafkaBreaker
 from order_service.ports import Due, OrderPublisher, Reservations
-from order_service.publisher import publish_due, settle_void
+from order_service.redelivery import publish_due, settle_void
 
 __all__ = ["Recovery", "RecoveryRound"]
 

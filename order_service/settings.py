@@ -20,8 +20,9 @@ MIN_ADMIN_TOKEN_LENGTH = 16
 class OrderServiceSettings(InfraSettings):
     model_config = SettingsConfigDict(env_prefix="FLASHSALE_", extra="ignore")
 
-    host: str = "127.0.0.1"
-    port: int = 18081
+    # Named for the service (not FLASHSALE_PORT): the variables infra/local/services.sh reads.
+    host: str = Field("127.0.0.1", validation_alias="FLASHSALE_ORDER_SERVICE_HOST")
+    port: int = Field(18081, validation_alias="FLASHSALE_ORDER_SERVICE_PORT")
     service_name: str = "order_service"
 
     # Bearer token of the /admin router. Required unless dev_mode, where a random one is

@@ -12,7 +12,7 @@ from redis import Redis
 from flashsale.contracts import OrderPlaced, encode
 from flashsale.kafka import producer_config
 from flashsale.stock import SaleKeys
-from order_service.reservations import RESERVE_SOURCE
+from order_service.adapters.reservations import RESERVE_SOURCE
 
 
 class Shop:

@@ -91,7 +91,7 @@ def running_stack(infra: InfraSettings, log_dir: Path, order_ttl_s: float = 900)
             **os.environ,
             **topics,
             "FLASHSALE_ADMIN_TOKEN": token,
-            "FLASHSALE_PORT": str(order_port),
+            "FLASHSALE_ORDER_SERVICE_PORT": str(order_port),
             "FLASHSALE_GATEWAY_PORT": str(gateway_port),
             "FLASHSALE_GATEWAY_ORDER_SERVICE_URL": f"http://127.0.0.1:{order_port}",
             # The test is the trusted proxy in front of the gateway: it names each buyer.

@@ -17,8 +17,8 @@ from flashsale.settings import InfraSettings
 from flashsale.stock import SaleKeys
 from gateway.app import create_app as create_gateway
 from gateway.settings import GatewaySettings
+from inventory_consumer.adapters.sql import SqlOrderStore
 from inventory_consumer.plan import plan_batch
-from inventory_consumer.store import SqlOrderStore
 from order_service.app import create_app as create_order_service
 from tests.asgi_server import free_port, serve
 from tests.fulfilment_helpers import create_sale

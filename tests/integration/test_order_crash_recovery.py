@@ -20,7 +20,7 @@ from redis.asyncio import Redis
 from flashsale.contracts import OrderPlaced
 from flashsale.settings import InfraSettings
 from flashsale.stock import SALES_SET, SaleKeys, load_sale
-from order_service.reservations import RedisReservations
+from order_service.adapters.reservations import RedisReservations
 from tests.asgi_server import free_port
 from tests.infra import ROOT
 from tests.integration.order_helpers import drop_sale, events_of, new_sale, new_topic
@@ -36,7 +36,7 @@ def order_service(infra: InfraSettings, port: int, **env: str) -> Iterator[subpr
         "FLASHSALE_KAFKA_BOOTSTRAP": infra.kafka_bootstrap,
         "FLASHSALE_REDIS_URL": infra.redis_url,
         "FLASHSALE_DATABASE_URL": infra.database_url,
-        "FLASHSALE_PORT": str(port),
+        "FLASHSALE_ORDER_SERVICE_PORT": str(port),
         "FLASHSALE_DEV_MODE": "true",
         **env,
     }

@@ -14,8 +14,8 @@ from sqlalchemy import Engine
 from flashsale.contracts import OrderPlaced
 from flashsale.settings import InfraSettings
 from flashsale.stock import SALES_SET, SaleKeys
+from inventory_consumer.adapters.sql import SqlOrderStore
 from inventory_consumer.plan import plan_batch
-from inventory_consumer.store import SqlOrderStore
 from order_service.app import create_app
 from tests.asgi_server import serve
 from tests.integration.order_helpers import drop_sale, events_of, new_topic, order_settings

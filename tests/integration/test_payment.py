@@ -18,13 +18,15 @@ from flashsale.check import check_invariants
 from flashsale.contracts import PayOrder
 from flashsale.db import make_engine
 from flashsale.settings import InfraSettings
-from inventory_consumer.expiry import ExpiryWorker
+from inventory_consumer.adapters.sql import SqlOrderStore
 from inventory_consumer.plan import plan_batch
-from inventory_consumer.store import SqlOrderStore
-from order_service import payment_api
-from order_service.payments import PaymentOutcome, Payments
+from inventory_consumer.workers.expiry import ExpiryWorker
+from order_service.adapters.sql import SqlPayments
+from order_service.payments import PaymentOutcome
+from order_service.routes import payments as payment_routes
 from tests.fulfilment_helpers import create_sale, placed, scalar
 from tests.random_refs import random_topic
+from tests.unit.order_service.fakes import fake_services
 
 pytestmark = pytest.mark.integration
 
@@ -37,8 +39,8 @@ def topic() -> str:
 @pytest.fixture
 async def client(engine: Engine, topic: str) -> AsyncIterator[AsyncClient]:
     app = FastAPI()
-    app.state.payments = Payments(engine, topic)
-    app.include_router(payment_api.router)
+    app.state.services = fake_services(payments=SqlPayments(engine, topic))
+    app.include_router(payment_routes.router)
     async with AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as http:
         yield http
 
@@ -128,7 +130,7 @@ def test_payment_racing_expiry_ends_in_exactly_one_of_paid_or_cancelled(
                 {"t": base + timedelta(milliseconds=20 * i), "o": oid},
             )
     fire_at = base.timestamp() + 1.2
-    payments = Payments(engine, topic)
+    payments = SqlPayments(engine, topic)
     expiry = ExpiryWorker(
         engine, topic, batch=7, sale_ids=[sale_id]
     )  # small rounds: more interleaving

@@ -11,8 +11,8 @@ from redis.asyncio import Redis
 
 from flashsale.settings import InfraSettings
 from flashsale.stock import SaleKeys, load_sale
+from order_service.adapters.reservations import RedisReservations
 from order_service.domain import VOID_PREFIX, Outcome, SaleState, decide
-from order_service.reservations import RedisReservations
 from tests.random_refs import random_sale_id, random_topic
 
 pytestmark = pytest.mark.integration

@@ -10,8 +10,8 @@ from redis.asyncio import Redis
 
 from flashsale.settings import InfraSettings
 from flashsale.stock import SALES_SET, SaleKeys, StockReleaser, load_sale
+from order_service.adapters.reservations import RedisReservations
 from order_service.domain import Outcome
-from order_service.reservations import RedisReservations
 from tests.random_refs import random_sale_id, random_user_id
 
 pytestmark = pytest.mark.integration

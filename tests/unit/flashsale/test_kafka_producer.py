@@ -18,8 +18,8 @@ import pytest
 from confluent_kafka import KafkaError, KafkaException
 
 from flashsale.async_producer import AsyncProducer, DeliveryFailed
+from order_service.adapters.publisher import KafkaOrderPublisher
 from order_service.app import create_app
-from order_service.publisher import KafkaOrderPublisher
 from tests.unit.order_service.fakes import fake_services
 
 Report = Callable[[KafkaError | None, Any], None]

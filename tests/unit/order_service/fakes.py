@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass, field, replace
 
 from flashsale.async_producer import DeliveryFailed
-from flashsale.contracts import CreateSale
+from flashsale.contracts import CreateSale, PayOrder
 from order_service.bootstrap import Services, bootstrap
 from order_service.breaker import KafkaBreaker
 from order_service.domain import (
@@ -18,7 +18,8 @@ from order_service.domain import (
     decide,
     ended_and_settled,
 )
-from order_service.ports import Due, OrderRecord
+from order_service.payments import PaymentOutcome, PaymentResult
+from order_service.ports import Due, OrderPayments, OrderRecord
 from order_service.settings import OrderServiceSettings
 from order_service.soldout import StockChannelFlags
 
@@ -186,6 +187,25 @@ class FakeOrders:
         return self.rows.get(order_id)
 
 
+@dataclass
+class FakePayments:
+    """Orders by id: (status, owner). Pays a CREATED one, as the SQL UPDATE does."""
+
+    rows: dict[uuid.UUID, tuple[str, str]] = field(default_factory=dict)
+
+    def pay(self, command: PayOrder, payer: str | None = None) -> PaymentResult:
+        found = self.rows.get(command.order_id)
+        if found is None:
+            return PaymentResult(command.order_id, PaymentOutcome.NOT_FOUND)
+        status, owner = found
+        if payer is not None and payer != owner:
+            return PaymentResult(command.order_id, PaymentOutcome.NOT_OWNER)
+        if status == "PAID":
+            return PaymentResult(command.order_id, PaymentOutcome.ALREADY_PAID)
+        self.rows[command.order_id] = ("PAID", owner)
+        return PaymentResult(command.order_id, PaymentOutcome.PAID)
+
+
 class FakeClock:
     def __init__(self, now: float = 1_000.0) -> None:
         self.now = now
@@ -194,19 +214,22 @@ class FakeClock:
         return self.now
 
 
-def fake_services(clock: FakeClock | None = None, **settings: object) -> Services:
+def fake_services(
+    clock: FakeClock | None = None, *, payments: OrderPayments | None = None, **settings: object
+) -> Services:
+    """Every adapter faked (no network), one fake clock for all; `payments` may be real."""
     clock = clock or FakeClock()
     config = OrderServiceSettings(dev_mode=True, **settings)  # type: ignore[arg-type]
-    services = bootstrap(
+    return bootstrap(
         config,
         reservations=FakeReservations(),
         idempotency=FakeIdempotency(),
+        stock=FakeStock(),
         publisher=FakePublisher(),
         sales=FakeSales(),
-        stock=FakeStock(),
         orders=FakeOrders(),
+        payments=payments or FakePayments(),
         flags=StockChannelFlags(60.0, clock=clock),
         breaker=KafkaBreaker(2.0, clock=clock),
+        clock=clock,
     )
-    services.deps.clock = clock
-    return services

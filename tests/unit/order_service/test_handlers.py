@@ -136,7 +136,6 @@ async def test_recovery_republishes_only_old_pending_reservations() -> None:
     clock = FakeClock(now=1_000.0)
     services = fake_services(clock)
     reservations, publisher = parts(services)
-    services.recovery._clock = clock
     placed = OrderPlaced(
         order_id=uuid.uuid4(), sale_id="s1", user_id="u1", quantity=1, placed_at=datetime.now(UTC)
     )

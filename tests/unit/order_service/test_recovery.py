@@ -1,22 +1,82 @@
-"""The recovery loop's pruning of ended sales, against fakes and a fake clock."""
+"""The recovery loop against fakes, its clock injected through the constructor: which
+entries a round re-publishes, settles or prunes, and a loop that outlives a failed round."""
 
 from __future__ import annotations
 
-from typing import cast
+import asyncio
+import logging
+import uuid
+from datetime import UTC, datetime
 
-from order_service.recovery import Recovery
-from tests.unit.order_service.fakes import FakeClock, FakePublisher, FakeReservations, fake_services
+import pytest
+
+from flashsale.contracts import OrderPlaced, OrderVoided, decode_event, encode
+from order_service.breaker import KafkaBreaker
+from order_service.ports import Due
+from order_service.recovery import Recovery, RecoveryRound
+from tests.unit.order_service.fakes import FakeClock, FakePublisher, FakeReservations
 
 HOUR_MS = 3_600_000
 
 
-def recovery_over(clock: FakeClock) -> tuple[Recovery, FakeReservations, FakePublisher]:
-    # Prune every 3 rounds, once a sale ended more than an hour ago.
-    services = fake_services(clock, prune_ended_after_s=3600, prune_every_rounds=3)
-    recovery = services.recovery
-    recovery._clock = clock
-    deps = services.deps
-    return recovery, cast(FakeReservations, deps.reservations), cast(FakePublisher, deps.publisher)
+def recovery_over(
+    clock: FakeClock, reservations: FakeReservations | None = None
+) -> tuple[Recovery, FakeReservations, FakePublisher]:
+    """Re-publish after 10 s; prune every 3 rounds, once a sale ended over an hour ago."""
+    reservations = reservations or FakeReservations()
+    publisher = FakePublisher()
+    recovery = Recovery(
+        reservations,
+        publisher,
+        KafkaBreaker(2.0, clock=clock),
+        after_s=10.0,
+        batch=100,
+        clock=clock,
+        prune_after_s=3600,
+        prune_every=3,
+    )
+    return recovery, reservations, publisher
+
+
+def placed() -> OrderPlaced:
+    now = datetime.now(UTC)
+    return OrderPlaced(order_id=uuid.uuid4(), sale_id="s1", user_id="u1", quantity=1, placed_at=now)
+
+
+async def test_a_round_republishes_only_reservations_older_than_after_s() -> None:
+    clock = FakeClock(now=1_000.0)
+    recovery, reservations, publisher = recovery_over(clock)
+    order = placed()
+    reservations.pending[str(order.order_id)] = ("s1", order.model_dump_json(), 1_000_000)
+    assert await recovery.run_once() == RecoveryRound(republished=0, voided=0)  # too young
+    clock.now += 10.5
+    assert (await recovery.run_once()).republished == 1
+    assert [decode_event(p) for _, p in publisher.sent] == [order]  # same event id
+    assert reservations.pending == {} and reservations.pointers == {str(order.order_id): "s1"}
+
+
+async def test_a_round_settles_voids_and_keeps_them_while_kafka_is_down() -> None:
+    recovery, reservations, publisher = recovery_over(FakeClock())
+    order = placed()
+    void = OrderVoided(
+        **order.model_dump(include={"order_id", "sale_id", "user_id", "quantity"}),
+        reason="produce failed",
+    )
+    reservations.voids[str(order.order_id)] = ("s1", encode(void).decode())
+    publisher.down = True
+    assert (await recovery.run_once()).voided == 0
+    assert list(reservations.voids) == [str(order.order_id)]  # still there for the next round
+    publisher.down = False
+    assert (await recovery.run_once()).voided == 1
+    assert reservations.voids == {} and publisher.sent == [("u1", encode(void))]
+
+
+async def test_an_unreadable_entry_is_never_published() -> None:
+    clock = FakeClock(now=1_000.0)
+    recovery, reservations, publisher = recovery_over(clock)
+    reservations.pending["o-1"] = ("s1", "not json", 0)
+    assert (await recovery.run_once()).republished == 0
+    assert publisher.sent == [] and "o-1" in reservations.pending
 
 
 async def test_ended_settled_sales_leave_the_scan_the_others_stay() -> None:
@@ -49,3 +109,38 @@ async def test_pruning_runs_only_every_n_rounds() -> None:
     assert reservations.listed == {"s1"}
     assert (await recovery.run_once()).pruned == 1  # round 4
     assert reservations.listed == set()
+
+
+class FlakyReservations(FakeReservations):
+    """Redis blips on the first `failures` scans, then answers as usual."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+
+    async def due_voids(self, limit: int) -> list[Due]:
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionError("redis blip (fake)")
+        return await super().due_voids(limit)
+
+
+async def test_the_loop_outlives_a_failed_round_and_runs_until_cancelled(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = FakeClock(now=1_000.0)
+    recovery, reservations, publisher = recovery_over(clock, FlakyReservations(failures=2))
+    order = placed()
+    reservations.pending[str(order.order_id)] = ("s1", order.model_dump_json(), 0)
+    with caplog.at_level(logging.INFO, logger="order_service.recovery"):
+        loop = asyncio.create_task(recovery.run_forever(interval_s=0.001))
+        async with asyncio.timeout(5):
+            while not publisher.sent:  # noqa: ASYNC110 - polls the fake broker
+                await asyncio.sleep(0.001)
+        loop.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await loop
+    assert len(publisher.sent) == 1 and reservations.pending == {}
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages.count("recovery round failed") == 2
+    assert "recovery: 1 re-published, 0 voided, 0 ended sales pruned" in messages

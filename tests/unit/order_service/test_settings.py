@@ -1,4 +1,5 @@
-"""The order service refuses to start with an admin token that would not protect /admin."""
+"""The order service's settings: an admin token that protects /admin, and the env vars
+named for the service that set its host and port."""
 
 from __future__ import annotations
 
@@ -33,3 +34,19 @@ def test_a_long_enough_token_is_kept_and_none_in_dev_mode_gets_a_random_one(
     assert made_up is not None and len(made_up.get_secret_value()) >= MIN_ADMIN_TOKEN_LENGTH
     with pytest.raises(ValidationError, match="required"):
         OrderServiceSettings(dev_mode=False)
+
+
+def test_host_and_port_come_from_the_service_named_variables(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("FLASHSALE_DEV_MODE", "true")
+    for name in ("FLASHSALE_ORDER_SERVICE_HOST", "FLASHSALE_ORDER_SERVICE_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("FLASHSALE_PORT", "9999")  # too generic a name: never read
+    monkeypatch.setenv("FLASHSALE_HOST", "10.0.0.9")
+    assert (OrderServiceSettings().host, OrderServiceSettings().port) == ("127.0.0.1", 18081)
+    # The variables infra/local/services.sh reads for the order service's port.
+    monkeypatch.setenv("FLASHSALE_ORDER_SERVICE_HOST", "0.0.0.0")
+    monkeypatch.setenv("FLASHSALE_ORDER_SERVICE_PORT", "18181")
+    settings = OrderServiceSettings()
+    assert (settings.host, settings.port) == ("0.0.0.0", 18181)

@@ -1,4 +1,4 @@
-"""Publishing to the orders topic, and the one way a failed order is voided.
+"""Publishing a stored event again, and the one way a failed order is voided.
 
 Both OrderPlaced and OrderVoided are keyed by user id: they land on the same partition,
 so a void always follows the placement it voids, whatever the retries (see
@@ -13,30 +13,14 @@ from __future__ import annotations
 
 import logging
 
-from flashsale.async_producer import AsyncProducer, DeliveryFailed
+from flashsale.async_producer import DeliveryFailed
 from flashsale.contracts import ContractError, OrderPlaced, OrderVoided, decode_event
 from order_service.breaker import KafkaBreaker
 from order_service.ports import Due, OrderPublisher, Reservations
 
-__all__ = ["KafkaOrderPublisher", "publish_due", "settle_void"]
+__all__ = ["publish_due", "settle_void"]
 
 log = logging.getLogger(__name__)
-
-
-class KafkaOrderPublisher:
-    def __init__(self, producer: AsyncProducer, topic: str) -> None:
-        self._producer = producer
-        self._topic = topic
-
-    async def publish(self, key: str, payload: bytes) -> None:
-        await self._producer.produce(self._topic, key, payload)
-
-    @property
-    def healthy(self) -> bool:
-        return self._producer.healthy
-
-    def close(self, timeout: float) -> int:
-        return self._producer.close(timeout)
 
 
 async def publish_due(

@@ -1,29 +1,21 @@
-"""The public routes: turn HTTP into commands, call a handler, turn its Answer into HTTP."""
+"""The public order routes: turn HTTP into commands, call a handler, turn its Answer into
+HTTP."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Annotated, Any
 
-import orjson
-from fastapi import APIRouter, Header, Path, Request
+from fastapi import APIRouter, Header, Path
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
-from flashsale.contracts import SALE_ID_PATTERN, USER_ID_PATTERN, PlaceOrder
+from flashsale.contracts import SALE_ID_PATTERN, PlaceOrder, Quantity, UserId
 from order_service import handlers
-from order_service.handlers import Answer, Deps
+from order_service.routes.deps import HandlerDeps, Identity
+from order_service.routes.responses import EDGE_ERRORS, answer_response, error
 
-__all__ = [
-    "EDGE_ERRORS",
-    "ErrorBody",
-    "Identity",
-    "OrderToken",
-    "PlaceOrderBody",
-    "answer_response",
-    "error",
-    "router",
-]
+__all__ = ["OrderState", "OrderToken", "PlaceOrderBody", "router"]
 
 IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9_.:-]{1,128}$"
 
@@ -32,8 +24,8 @@ class PlaceOrderBody(BaseModel):
     # strict: "1" is not a quantity, and a field nobody defined is an error, not ignored.
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    user_id: Annotated[str, Field(pattern=USER_ID_PATTERN)]
-    quantity: Annotated[int, Field(ge=1, le=1000)] = 1
+    user_id: UserId
+    quantity: Quantity = 1
 
 
 class OrderToken(BaseModel):
@@ -47,22 +39,6 @@ class OrderState(BaseModel):
     status: str
 
 
-class ErrorBody(BaseModel):
-    error: str
-    order_id: uuid.UUID | None = None
-
-
-def error(description: str) -> dict[str, Any]:
-    return {"model": ErrorBody, "description": description}
-
-
-# What the edge (edge.py) and the app's handlers answer on any /api/ route.
-EDGE_ERRORS: dict[int | str, dict[str, Any]] = {
-    413: error("body_too_large"),
-    422: error("invalid_request: the path, a header or the body is malformed"),
-    431: error("headers_too_large: request headers over max_header_bytes"),
-    503: error("overloaded, or a store down (unavailable); see Retry-After"),
-}
 ORDER_ERRORS: dict[int | str, dict[str, Any]] = {
     **EDGE_ERRORS,
     403: error("identity_mismatch: the body's user_id is not X-Authenticated-User"),
@@ -79,28 +55,8 @@ STATUS_ERRORS: dict[int | str, dict[str, Any]] = {
     403: error("not_order_owner: the order is not X-Authenticated-User's"),
     404: error("unknown_order"),
 }
-# Set by the gateway only when a trusted proxy authenticated the buyer (see the README).
-Identity = Annotated[
-    str | None,
-    Header(alias="x-authenticated-user", description="the buyer the gateway vouches for"),
-]
 
 router = APIRouter(prefix="/api")
-
-
-def deps_of(request: Request) -> Deps:
-    deps: Deps = request.app.state.services.deps
-    return deps
-
-
-def answer_response(answer: Answer) -> Response:
-    headers = {} if answer.retry_after is None else {"Retry-After": str(answer.retry_after)}
-    return Response(
-        orjson.dumps(answer.body),
-        status_code=answer.status,
-        media_type="application/json",
-        headers=headers,
-    )
 
 
 @router.post(
@@ -111,17 +67,16 @@ def answer_response(answer: Answer) -> Response:
     summary="Buy: reserve stock; the order token comes only after Kafka acknowledged it",
 )
 async def place_order(
-    request: Request,
     sale_id: Annotated[str, Path(pattern=SALE_ID_PATTERN)],
     body: PlaceOrderBody,
+    deps: HandlerDeps,
     idempotency_key: Annotated[
         str | None, Header(pattern=IDEMPOTENCY_KEY_PATTERN, description="same key, same answer")
     ] = None,
     identity: Identity = None,
 ) -> Response:
     command = PlaceOrder(sale_id=sale_id, user_id=body.user_id, quantity=body.quantity)
-    answer = await handlers.place_order(command, idempotency_key, deps_of(request), identity)
-    return answer_response(answer)
+    return answer_response(await handlers.place_order(command, idempotency_key, deps, identity))
 
 
 @router.get(
@@ -131,6 +86,6 @@ async def place_order(
     summary="An order's state: PENDING, CREATED, PAID, CANCELLED or FAILED",
 )
 async def order_status(
-    request: Request, order_id: uuid.UUID, identity: Identity = None
+    order_id: uuid.UUID, deps: HandlerDeps, identity: Identity = None
 ) -> Response:
-    return answer_response(await handlers.order_status(order_id, deps_of(request), identity))
+    return answer_response(await handlers.order_status(order_id, deps, identity))

@@ -8,22 +8,23 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict
 
-from flashsale.contracts import SALE_ID_PATTERN, CreateSale
+from flashsale.contracts import CreateSale, PerUserLimit, SaleId, SaleName, StockUnits
 from order_service import handlers
-from order_service.api import answer_response, deps_of, error
+from order_service.routes.deps import HandlerDeps, services_of
+from order_service.routes.responses import answer_response, error
 
 __all__ = ["NewSale", "router"]
 
 bearer = HTTPBearer(auto_error=False)
 
 
-def require_admin(
+async def require_admin(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> None:
-    token = request.app.state.services.settings.admin_token
+    token = services_of(request).settings.admin_token
     given = credentials.credentials if credentials is not None else ""
     # compare_digest: the time taken says nothing about how much of the token matched.
     if token is None or not secrets.compare_digest(
@@ -38,12 +39,12 @@ router = APIRouter(prefix="/admin", dependencies=[Depends(require_admin)])
 class NewSale(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    sale_id: Annotated[str | None, Field(pattern=SALE_ID_PATTERN)] = None
-    name: Annotated[str, Field(min_length=1, max_length=200)]
-    stock: Annotated[int, Field(ge=0, le=100_000_000)]
+    sale_id: SaleId | None = None
+    name: SaleName
+    stock: StockUnits
     starts_at: AwareDatetime
     ends_at: AwareDatetime
-    per_user_limit: Annotated[int, Field(ge=1, le=1000)] = 1
+    per_user_limit: PerUserLimit = 1
 
 
 @router.post(
@@ -61,7 +62,7 @@ class NewSale(BaseModel):
         503: error("unavailable: a store is down; see Retry-After"),
     },
 )
-async def create_sale(request: Request, body: NewSale) -> Response:
+async def create_sale(body: NewSale, deps: HandlerDeps) -> Response:
     command = CreateSale(
         sale_id=body.sale_id or f"sale-{secrets.token_hex(6)}",
         name=body.name,
@@ -70,4 +71,4 @@ async def create_sale(request: Request, body: NewSale) -> Response:
         ends_at=body.ends_at,
         per_user_limit=body.per_user_limit,
     )
-    return answer_response(await handlers.create_sale(command, deps_of(request)))
+    return answer_response(await handlers.create_sale(command, deps))
