@@ -8,10 +8,10 @@ INFRA := infra/local/infra.sh
 # Targets that need the infra source .run/infra.env unless FLASHSALE_* already point at one.
 WITH_INFRA = if [ -z "$$FLASHSALE_KAFKA_BOOTSTRAP" ]; then bash $(INFRA) up && set -a && source .run/infra.env && set +a; fi
 
-.PHONY: compose-up compose-down compose-config help install infra-up infra-down infra-status up down status init lint typecheck test test-unit demo check bench clean
+.PHONY: readme compose-up compose-down compose-config help install infra-up infra-down infra-status up down status init lint typecheck test test-unit demo check bench clean
 
 help: ## Show this help
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(VENV)/.installed: pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need python3 (3.11+)"; exit 1; }
@@ -65,6 +65,9 @@ check: install ## Check the invariants from the database
 
 demo: up ## Start everything, run one flash sale through it and print the report
 	@set -a && source .run/infra.env && set +a && $(PY) -m flashsale.cli demo
+
+readme: install ## Regenerate the README's configuration reference from the settings classes
+	@$(PY) -m tests.config_reference
 
 compose-up: ## Build the image and start the whole stack in Docker (needs .env: see compose.yaml)
 	docker compose up -d --build
