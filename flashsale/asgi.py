@@ -8,7 +8,7 @@ here, before any framework, validation or I/O: a dict lookup and two prebuilt me
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from starlette.types import Message, Scope, Send
 
@@ -18,15 +18,16 @@ __all__ = [
     "SoldOutFlags",
     "answer",
     "declared_length",
-    "has_header",
     "headers_over",
     "is_sold_out_order",
+    "is_sold_out_purchase",
     "order_sale_id",
     "precomputed",
 ]
 
 ORDERS_PREFIX = "/api/sales/"
 ORDERS_SUFFIX = "/orders"
+IDEMPOTENCY_KEY = b"idempotency-key"
 
 
 def precomputed(status: int, body: bytes, *headers: tuple[bytes, bytes]) -> tuple[Message, Message]:
@@ -87,14 +88,6 @@ class SoldOutFlags:
         self._until.pop(sale_id, None)
 
 
-def has_header(scope: Scope, name: bytes) -> bool:
-    # A plain loop: a generator inside any() costs more than the scan on the hot path.
-    for key, _ in scope["headers"]:  # noqa: SIM110
-        if key == name:
-            return True
-    return False
-
-
 def headers_over(scope: Scope, limit: int) -> bool:
     """Do the request's header names and values add up to more than `limit` bytes?"""
     size = 0
@@ -112,18 +105,25 @@ def declared_length(scope: Scope) -> int:
 
 
 def is_sold_out_order(scope: Scope, flags: SoldOutFlags) -> bool:
-    """A purchase of a flagged sale that the edge may answer `sold_out` by itself.
+    """A purchase of a flagged sale, which an edge may answer `sold_out` by itself."""
+    return is_sold_out_purchase(scope["method"], scope["path"], scope["headers"], flags)
 
-    A request with an Idempotency-Key goes through: its stored answer may be a 202.
-    """
-    if scope["method"] != "POST":
+
+def is_sold_out_purchase(
+    method: str, path: str, headers: Iterable[tuple[bytes, bytes]], flags: SoldOutFlags
+) -> bool:
+    """The same from the request's parts. A request with an Idempotency-Key goes through:
+    its stored answer may be a 202."""
+    if method != "POST":
         return False
-    sale_id = order_sale_id(scope["path"])
-    return (
-        sale_id is not None
-        and not has_header(scope, b"idempotency-key")
-        and flags.is_sold_out(sale_id)
-    )
+    sale_id = order_sale_id(path)
+    if sale_id is None:
+        return False
+    # A plain loop: a generator inside any() costs more than the scan on the hot path.
+    for name, _ in headers:
+        if name == IDEMPOTENCY_KEY:
+            return False
+    return flags.is_sold_out(sale_id)
 
 
 async def answer(send: Send, messages: tuple[Message, Message]) -> None:

@@ -1,6 +1,6 @@
 """Writing events to the transactional outbox: in the same transaction as the state change
 they describe, so an event exists if and only if its change committed. The relay
-(inventory_consumer/relay.py) publishes them afterwards, keyed by order id.
+(inventory_consumer/workers/relay.py) publishes them afterwards, keyed by order id.
 """
 
 from __future__ import annotations

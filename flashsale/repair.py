@@ -173,7 +173,7 @@ _LIVE = frozenset({"CREATED", "PAID"})
 
 
 def _held(pending: Mapping[Any, Any], voids: Mapping[Any, Any]) -> list[_Held]:
-    """The entries are "<orders topic>\n<event JSON>" (order_service/reservations.py). A
+    """The entries are "<orders topic>\n<event JSON>" (order_service/adapters/reservations.py). A
     voided order stays in pending until released, so a void entry overrides it: one
     order, counted once, its slot "void:<id>"."""
     held: dict[str, _Held] = {}

@@ -18,7 +18,7 @@ from math import ceil
 
 import orjson
 
-from flashsale.asgi import SoldOutFlags, order_sale_id
+from flashsale.asgi import SoldOutFlags, is_sold_out_purchase, order_sale_id
 from gateway.bucket import GcraBucket, KeyedBuckets
 from gateway.ports import SharedBucket
 
@@ -27,7 +27,6 @@ __all__ = ["MAX_RETRY_AFTER", "Admission", "retry_after"]
 # Longer waits are told as this many seconds: a client that comes back early is just
 # limited again, and the 429s are prebuilt for each value up to it (limiter.py).
 MAX_RETRY_AFTER = 60
-IDEMPOTENCY_KEY = b"idempotency-key"
 
 
 def retry_after(wait: float) -> int:
@@ -49,20 +48,8 @@ class Admission:
         self.shared = shared  # None: this replica's buckets alone
 
     def is_sold_out(self, method: str, path: str, headers: Iterable[tuple[bytes, bytes]]) -> bool:
-        """A purchase of a flagged sale, which the edge answers `sold_out` by itself.
-
-        A request with an Idempotency-Key goes through: its stored answer may be a 202.
-        """
-        if method != "POST":
-            return False
-        sale_id = order_sale_id(path)
-        if sale_id is None:
-            return False
-        # A plain loop: a generator inside any() costs more than the scan on the hot path.
-        for name, _ in headers:
-            if name == IDEMPOTENCY_KEY:
-                return False
-        return self.sold_out.is_sold_out(sale_id)
+        """A purchase of a flagged sale, which the edge answers `sold_out` by itself."""
+        return is_sold_out_purchase(method, path, headers, self.sold_out)
 
     def local_retry_after(self, client_key: str) -> int:
         """0 when the client's bucket and then the global one admit the request, else the

@@ -104,7 +104,7 @@ class Outbox(Base):
 
 
 class Notification(Base):
-    """One row per (order, kind): only its claimant sends (notification_consumer/store.py)."""
+    """One row per (order, kind): only its claimant sends (notification_consumer/adapters/sql.py)."""
 
     __tablename__ = "notifications"
     __table_args__ = (

@@ -1,5 +1,5 @@
 -- A late void lost: its OrderPlaced had reached Kafka, so the order stands (see
--- inventory_consumer/store.py). The user's slot, "void:<id>" while the void was pending,
+-- inventory_consumer/adapters/sql.py). The user's slot, "void:<id>" while the void was pending,
 -- becomes the order id: a retry now learns it (already_purchased). Only if the slot is
 -- still this order's void: a slot freed and bought again stays as it is.
 -- KEYS: buyers, voids

@@ -2,7 +2,7 @@
 
 A claim commits on its own before the send, so a consumer that dies between the claim and
 the record leaves a PENDING row behind. A redelivery re-claims it once the lease has run
-out (notification_consumer/store.py). Nullable: rows written before this revision have
+out (notification_consumer/adapters/sql.py). Nullable: rows written before this revision have
 none, and a PENDING one among them counts as abandoned.
 
 Revision ID: 0002
