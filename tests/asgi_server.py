@@ -10,6 +10,7 @@ from typing import Any
 import uvicorn
 
 from tests.net import free_port
+from tests.polling import eventually_async
 
 __all__ = ["free_port", "serve"]
 
@@ -29,14 +30,14 @@ async def serve(app: Any, port: int | None = None) -> AsyncIterator[str]:
     )
     server = _Server(config)
     task = asyncio.create_task(server.serve())
-    deadline = asyncio.get_running_loop().time() + 30
-    while not server.started:
+
+    def started() -> bool:
         if task.done():
             task.result()  # raises what stopped the server
             raise RuntimeError("server stopped before it started")
-        if asyncio.get_running_loop().time() > deadline:
-            raise TimeoutError("server did not start within 30s")
-        await asyncio.sleep(0.02)
+        return bool(server.started)
+
+    await eventually_async(started, 30, "the test server to start", every_s=0.02)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

@@ -8,7 +8,6 @@ import os
 import secrets
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from flashsale.kafka import ensure_topics
 from flashsale.settings import InfraSettings
 from tests.fulfilment_helpers import SmtpSink
 from tests.net import free_port
+from tests.polling import eventually
 from tests.random_refs import random_group, suffix
 
 
@@ -52,17 +52,15 @@ class Stack:
 
 
 def wait_http(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def answers() -> bool:
         if process.poll() is not None:
             raise RuntimeError(f"{process.args} exited with {process.returncode}")
         try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
+            return httpx.get(url, timeout=1).status_code == 200
         except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise TimeoutError(url)
+            return False
+
+    eventually(answers, timeout, f"{url} to answer", every_s=0.2)
 
 
 @contextmanager

@@ -4,9 +4,8 @@ in PostgreSQL, emails on an SMTP server, and invariants that hold."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.message import Message
 from typing import Any
@@ -19,6 +18,7 @@ from flashsale.check_pipeline import check_pipeline
 from flashsale.settings import InfraSettings
 from flashsale.stock import SaleKeys
 from tests.e2e.stack import Stack, running_stack
+from tests.polling import eventually
 from tests.random_refs import random_sale_id
 
 pytestmark = pytest.mark.e2e
@@ -40,15 +40,6 @@ def stack(
     if request.session.testsfailed > failed_before:  # show what the services said
         for log in sorted(logs.glob("*.log")):
             print(f"==== {log.name}\n{log.read_text()[-4000:]}")
-
-
-def eventually(check: Callable[[], Any], timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(0.25)
 
 
 def create_sale(stack: Stack, stock: int) -> str:
@@ -195,7 +186,7 @@ def test_pay_one_order_and_let_another_expire(
             == "CANCELLED"
         )
 
-    assert eventually(expired, timeout=40)
+    assert eventually(expired, 40, "the order expired")
     assert remaining(engine, sale_id) == 2
     assert eventually(lambda: redis_client.get(SaleKeys(sale_id).stock) == "2")
     assert_pipeline_clean(stack, infra, sale_id)
@@ -208,7 +199,7 @@ def test_pay_one_order_and_let_another_expire(
         return {m["Subject"] for m in stack.inbox.received() if sale_id in body_of(m)}
 
     # Confirmed x3 (payer, sleeper, sleeper again), paid, cancelled: one mail each.
-    assert eventually(lambda: len(subjects()) >= 5, timeout=60), subjects()
+    assert eventually(lambda: len(subjects()) >= 5, 60, "five notices")
     assert any("cancel" in s.lower() for s in subjects()), subjects()
     assert any("paid" in s.lower() for s in subjects()), subjects()
 

@@ -35,9 +35,9 @@ from tests.fulfilment_helpers import (
     scalar,
     session_url,
     terminate_sessions,
-    wait_until,
 )
 from tests.kafka_helpers import read_topic
+from tests.polling import TimedOut, eventually
 from tests.random_refs import suffix
 
 pytestmark = pytest.mark.integration
@@ -101,7 +101,7 @@ def drain(engine: Engine, sale_id: str, timeout_s: float = 60) -> float:
     which orders are missing or FAILED."""
     started = time.monotonic()
     with contextlib.suppress(AssertionError):
-        wait_until(lambda: scalar(engine, CREATED, s=sale_id) >= ORDERS, timeout_s, "orders")
+        eventually(lambda: scalar(engine, CREATED, s=sale_id) >= ORDERS, timeout_s, "orders")
     return time.monotonic() - started
 
 
@@ -125,7 +125,7 @@ def test_a_read_only_window_mid_drain_loses_no_order(
         )
         produce_orders(infra.kafka_bootstrap, settings.orders_topic, orders)
         with running_inventory(settings):
-            wait_until(lambda: scalar(engine, CREATED, s=sale_id) >= 15, 30, "the drain started")
+            eventually(lambda: scalar(engine, CREATED, s=sale_id) >= 15, 30, "the drain started")
             set_read_only(engine, role, app, on=True)
             before = scalar(engine, CREATED, s=sale_id)
             time.sleep(10)
@@ -201,12 +201,13 @@ class Deadlocker:
             return 1
 
     def _consumer_waits(self, timeout_s: float = 5.0) -> bool:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if scalar(self._engine, self.WAITING, a=self._app):
-                return True
-            time.sleep(0.01)
-        return False
+        try:
+            eventually(
+                lambda: scalar(self._engine, self.WAITING, a=self._app), timeout_s, every_s=0.01
+            )
+        except TimedOut:
+            return False
+        return True
 
 
 def test_lock_timeouts_during_a_drain_lose_no_order(
@@ -224,7 +225,7 @@ def test_lock_timeouts_during_a_drain_lose_no_order(
     )
     produce_orders(infra.kafka_bootstrap, settings.orders_topic, orders)
     with running_inventory(settings):
-        wait_until(lambda: scalar(engine, CREATED, s=sale_id) >= 8, 30, "the drain started")
+        eventually(lambda: scalar(engine, CREATED, s=sale_id) >= 8, 30, "the drain started")
         with engine.connect() as conn, conn.begin():  # another writer holds the sale's row
             conn.execute(text("SELECT 1 FROM sales WHERE sale_id = :s FOR UPDATE"), {"s": sale_id})
             before = scalar(engine, CREATED, s=sale_id)

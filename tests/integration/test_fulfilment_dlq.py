@@ -31,9 +31,9 @@ from tests.fulfilment_helpers import (
     running_inventory,
     running_notifications,
     scalar,
-    wait_until,
 )
 from tests.kafka_helpers import read_topic
+from tests.polling import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -64,7 +64,7 @@ def test_poison_goes_to_the_dlq_with_headers_and_later_messages_are_processed(
 
     with running_inventory(settings):
         dead = read_topic(infra.kafka_bootstrap, settings.dlq_topic, 2, timeout=30)
-        wait_until(
+        eventually(
             lambda: scalar(engine, status, o=good[4].order_id) == "FAILED", 20, "the refusal"
         )
         time.sleep(1)  # the relay's release of its OrderFailed would show here
@@ -141,7 +141,7 @@ def test_dlq_replay_redrives_a_failed_notification_after_the_fix(
         assert result.exit_code == 0, result.output
         assert f"replayed 1 to {inventory.order_events_topic}" in result.output
         with running_notifications(fixed):
-            wait_until(lambda: len(smtp.received()) >= 1, 30, "the replayed email")
+            eventually(lambda: len(smtp.received()) >= 1, 30, "the replayed email")
         assert [m["To"] for m in smtp.received()] == ["dora@shop.test"]
     assert scalar(engine, status, o=order.order_id) == "SENT"
     # A second replay finds nothing new: the replay group committed its progress.

@@ -23,8 +23,8 @@ from tests.fulfilment_helpers import (
     running_inventory,
     running_notifications,
     scalar,
-    wait_until,
 )
+from tests.polling import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -44,7 +44,7 @@ def test_duplicates_change_nothing_and_each_order_gets_one_email(
     with SmtpSink() as smtp:
         notify = notification_settings(infra, inventory, smtp.port)
         with running_inventory(inventory), running_notifications(notify):
-            wait_until(lambda: len(smtp.received()) >= UNIQUE, 90, "one email per order")
+            eventually(lambda: len(smtp.received()) >= UNIQUE, 90, "one email per order")
             time.sleep(1.5)  # a late duplicate email would show up here
         mails = smtp.received()
 

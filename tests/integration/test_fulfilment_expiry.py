@@ -18,8 +18,8 @@ from tests.fulfilment_helpers import (
     reserve_in_redis,
     running_inventory,
     scalar,
-    wait_until,
 )
+from tests.polling import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -39,13 +39,13 @@ def test_expiry_returns_the_stock_to_postgres_and_redis(
     statuses = "SELECT count(*) FROM orders WHERE sale_id = :s AND status = 'CANCELLED'"
 
     with running_inventory(settings):
-        wait_until(lambda: scalar(engine, statuses, s=sale_id) == 3, 30, "the orders cancelled")
-        wait_until(lambda: redis_client.get(keys.stock) == "10", 15, "the Redis stock back")
+        eventually(lambda: scalar(engine, statuses, s=sale_id) == 3, 30, "the orders cancelled")
+        eventually(lambda: redis_client.get(keys.stock) == "10", 15, "the Redis stock back")
         # The user's slot is free again: a new order of the same user is created.
         again = placed(sale_id, user_id=orders[0].user_id)
         reserve_in_redis(redis_client, sale_id, [again])
         produce_orders(infra.kafka_bootstrap, settings.orders_topic, [again])
-        wait_until(
+        eventually(
             lambda: scalar(engine, "SELECT status FROM orders WHERE order_id = :o", o=again.order_id)
             in ("CREATED", "CANCELLED"),
             30, "the second order of the same user",

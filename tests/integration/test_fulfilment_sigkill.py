@@ -22,8 +22,8 @@ from tests.fulfilment_helpers import (
     placed,
     produce_orders,
     scalar,
-    wait_until,
 )
+from tests.polling import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -54,7 +54,7 @@ def test_sigkill_mid_batch_then_restart_loses_and_duplicates_nothing(
 
     first = _start(settings, log)
     try:
-        wait_until(lambda: scalar(engine, count, s=sale_id) >= ORDERS // 5, 60, "some batches")
+        eventually(lambda: scalar(engine, count, s=sale_id) >= ORDERS // 5, 60, "some batches")
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait(10)
@@ -63,8 +63,8 @@ def test_sigkill_mid_batch_then_restart_loses_and_duplicates_nothing(
 
     second = _start(settings, log)
     try:
-        wait_until(lambda: scalar(engine, count, s=sale_id) == ORDERS, 60, "every order")
-        wait_until(
+        eventually(lambda: scalar(engine, count, s=sale_id) == ORDERS, 60, "every order")
+        eventually(
             lambda: group_lag(infra.kafka_bootstrap, settings.inventory_group_id, settings.orders_topic) == 0,
             30, "the offsets committed",
         )  # fmt: skip

@@ -30,8 +30,8 @@ from tests.fulfilment_helpers import (
     reserve_in_redis,
     running_inventory,
     scalar,
-    wait_until,
 )
+from tests.polling import eventually
 from tests.random_refs import random_topic
 
 pytestmark = pytest.mark.integration
@@ -74,14 +74,14 @@ def test_a_void_after_payment_loses_and_the_slot_names_the_order(
     settings = inventory_settings(infra)
     with running_inventory(settings):
         produce(infra.kafka_bootstrap, settings.orders_topic, [(order.user_id, encode(order))])
-        wait_until(lambda: status_of(engine, order.order_id) == "CREATED", 30, "the order")
+        eventually(lambda: status_of(engine, order.order_id) == "CREATED", 30, "the order")
         paid = SqlPayments(engine, settings.order_events_topic).pay(
             PayOrder(order_id=order.order_id)
         )
         assert paid.outcome is PaymentOutcome.PAID
         late = void_of(order)
         produce(infra.kafka_bootstrap, settings.orders_topic, [(order.user_id, encode(late))])
-        wait_until(
+        eventually(
             lambda: redis_client.hget(keys.buyers, order.user_id) == str(order.order_id),
             30,
             "the slot to name the order again",
@@ -103,7 +103,7 @@ def test_a_placement_and_its_void_in_one_batch_give_the_same_answer(
     both = [(order.user_id, encode(order)), (order.user_id, encode(void_of(order)))]
     produce(infra.kafka_bootstrap, settings.orders_topic, both)  # read as one batch
     with running_inventory(settings):
-        wait_until(
+        eventually(
             lambda: redis_client.hget(keys.buyers, order.user_id) == str(order.order_id),
             30,
             "the slot to name the order again",

@@ -30,9 +30,9 @@ from tests.fulfilment_helpers import (
     running_notifications,
     session_url,
     terminate_sessions,
-    wait_until,
 )
 from tests.kafka_helpers import read_topic
+from tests.polling import eventually
 from tests.random_refs import random_group, random_user_id, suffix
 
 pytestmark = pytest.mark.integration
@@ -84,7 +84,7 @@ def _run_until_committed(
         return group_lag(infra.kafka_bootstrap, group, topic) == 0
 
     with running_notifications(settings, channels={"email": channel}):
-        wait_until(committed, 60, "the batch processed and committed")
+        eventually(committed, 60, "the batch processed and committed")
 
 
 def _statuses(engine: Engine, events: list[OrderCreated]) -> dict[str, int]:

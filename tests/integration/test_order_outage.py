@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -26,6 +26,7 @@ from tests.fulfilment_helpers import create_sale, inventory_settings, running_in
 from tests.integration.order_helpers import drop_sale, events_of, new_topic, order_settings
 from tests.kafka_helpers import read_topic
 from tests.net import free_port_pair
+from tests.polling import eventually, eventually_async
 from tests.random_refs import random_user_id
 
 pytestmark = pytest.mark.integration
@@ -57,15 +58,6 @@ def db_statuses(engine: Engine, order_ids: set[str]) -> dict[str, str]:
             {"ids": sorted(order_ids)},
         )
         return {str(order_id): status for order_id, status in rows}
-
-
-async def wait_for(
-    predicate: Callable[[], Awaitable[bool]], what: str, within_s: float = 60
-) -> None:
-    deadline = time.monotonic() + within_s
-    while not await predicate():
-        assert time.monotonic() < deadline, f"timed out after {within_s}s waiting for {what}"
-        await asyncio.sleep(0.2)  # not time.sleep: the order service runs on this loop
 
 
 async def test_kafka_outage_gives_fast_503s_and_the_applied_voids_return_the_stock(
@@ -121,7 +113,7 @@ async def test_kafka_outage_gives_fast_503s_and_the_applied_voids_return_the_sto
             async def voids_acknowledged() -> bool:
                 return await redis.hlen(keys.voids) == 0
 
-            await wait_for(voids_acknowledged, "recovery to publish the voids")
+            await eventually_async(voids_acknowledged, 60, "recovery to publish the voids")
             # Acknowledged, not applied (no consumer yet): Redis still holds the units that
             # PostgreSQL would count if an OrderPlaced had landed.
             assert await redis.get(keys.stock) == "2"
@@ -138,7 +130,9 @@ async def test_kafka_outage_gives_fast_503s_and_the_applied_voids_return_the_sto
                     assert all(failed.get(o) == "FAILED" for o in released), (released, failed)
                     return await redis.get(keys.stock) == "7"
 
-                await wait_for(stock_back_after_the_db, "the applied voids to return the stock")
+                await eventually_async(
+                    stock_back_after_the_db, 60, "the applied voids to return the stock"
+                )
                 assert db_statuses(engine, voided) == dict.fromkeys(voided, "FAILED")
                 remaining = "SELECT remaining_stock FROM sales WHERE sale_id = :s"
                 assert scalar(engine, remaining, s=sale_id) == 7  # the 3 live orders
@@ -153,20 +147,23 @@ async def test_kafka_outage_gives_fast_503s_and_the_applied_voids_return_the_sto
                     statuses = db_statuses(engine, tokens)
                     return statuses == dict.fromkeys(tokens, "CREATED")
 
-                await wait_for(all_tokens_created, "the consumer to write the live orders")
+                await eventually_async(
+                    all_tokens_created, 60, "the consumer to write the live orders"
+                )
             assert scalar(engine, remaining, s=sale_id) == 5
             assert await redis.get(keys.stock) == "5"
             assert check_invariants(engine, sale_id) == []
 
         assert not tokens & voided  # no client ever held a voided order id
+
         # Read until every void arrived (a fresh reader may start before all partitions
-        # are fetched); bounded by a deadline.
-        deadline = time.monotonic() + 60
-        while True:
+        # are fetched); bounded.
+        def every_void_read() -> list[Any] | None:
             events = events_of(bootstrap, topic, expected=len(tokens) + 5)
             seen = {str(e.order_id) for e in events if isinstance(e, OrderVoided)}
-            if seen >= voided or time.monotonic() > deadline:
-                break
+            return events if seen >= voided else None
+
+        events = eventually(every_void_read, 60, "every void on the topic", every_s=0)
         voids = [e for e in events if isinstance(e, OrderVoided)]
         assert {str(e.order_id) for e in voids} == voided
         assert {str(e.order_id) for e in events if isinstance(e, OrderPlaced)} >= tokens

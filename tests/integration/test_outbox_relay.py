@@ -20,6 +20,7 @@ from flashsale.settings import InfraSettings
 from inventory_consumer.workers.relay import OutboxRelay
 from tests.fulfilment_helpers import scalar
 from tests.kafka_helpers import create_topic, read_topic
+from tests.polling import eventually
 from tests.random_refs import random_topic
 
 pytestmark = pytest.mark.integration
@@ -56,12 +57,14 @@ def test_three_relays_publish_each_row_once_in_order_per_order(
     def relay_until_empty() -> None:
         producer = Producer(producer_config(infra.kafka_bootstrap, "test-relay"))
         relay = OutboxRelay(engine, producer, topic, NoRedis(), batch=40)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and scalar(
-            engine, "SELECT count(*) FROM outbox WHERE topic = :t AND sent_at IS NULL", t=topic
-        ):
+        unsent = "SELECT count(*) FROM outbox WHERE topic = :t AND sent_at IS NULL"
+
+        def relayed_all() -> bool:
             if not relay.relay_once():  # another relay holds the topic's lock: do not spin
                 time.sleep(0.01)
+            return not scalar(engine, unsent, t=topic)
+
+        eventually(relayed_all, 60, "the outbox relayed", every_s=0)
 
     relays = [threading.Thread(target=relay_until_empty) for _ in range(3)]
     for thread in relays:

@@ -22,8 +22,8 @@ from tests.fulfilment_helpers import (
     inventory_settings,
     running_inventory,
     scalar,
-    wait_until,
 )
+from tests.polling import eventually
 from tests.random_refs import random_user_id
 from tests.redis_shop import Shop
 
@@ -71,7 +71,7 @@ def test_total_loss_then_repair_sells_exactly_the_stock(
         assert {shop.buy(sale_id, u)[0] for u in first} == {"already_purchased"}
         outcomes = [shop.buy(sale_id, random_user_id())[0] for _ in range(20)]
         assert outcomes.count("reserved") == 10
-        wait_until(lambda: live(engine, sale_id) == 30, 30, "every order written")
+        eventually(lambda: live(engine, sale_id) == 30, 30, "every order written")
     assert count(engine, sale_id, "'FAILED'") == 0
     assert scalar(engine, "SELECT remaining_stock FROM sales WHERE sale_id = :s", s=sale_id) == 0
     assert check_invariants(engine, sale_id) == []
@@ -107,7 +107,7 @@ def test_partial_loss_is_refused_by_the_db_without_a_loop_and_named_by_check(
     buyers = [random_user_id() for _ in range(20)]
     with running_inventory(settings):
         assert {shop.buy(sale_id, u)[0] for u in buyers} == {"reserved"}
-        wait_until(lambda: live(engine, sale_id) == 20, 30, "the first 20 orders")
+        eventually(lambda: live(engine, sale_id) == 20, 30, "the first 20 orders")
         forgotten = buyers[-5:]
         redis_client.hdel(keys.buyers, *forgotten)
         redis_client.incrby(keys.stock, 5)
@@ -115,7 +115,7 @@ def test_partial_loss_is_refused_by_the_db_without_a_loop_and_named_by_check(
         fresh = [shop.buy(sale_id, random_user_id())[0] for _ in range(10)]
         admitted = again.count("reserved") + fresh.count("reserved")
         assert admitted >= 5
-        wait_until(lambda: count(engine, sale_id, "'FAILED'") == admitted, 60, "the extras to fail")
+        eventually(lambda: count(engine, sale_id, "'FAILED'") == admitted, 60, "the extras to fail")
         settled = scalar(engine, "SELECT count(*) FROM orders WHERE sale_id = :s", s=sale_id)
         time.sleep(3)  # a unit going round would make new orders and FAILED rows here
         assert (

@@ -8,6 +8,7 @@ does: a fatal error through `error_cb`, then every produce refused.
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 import time
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from confluent_kafka import KafkaError, KafkaException
 from flashsale.async_producer import AsyncProducer, DeliveryFailed
 from order_service.adapters.publisher import KafkaOrderPublisher
 from order_service.app import create_app
+from tests.polling import eventually_async
 from tests.unit.order_service.fakes import fake_services
 
 Report = Callable[[KafkaError | None, Any], None]
@@ -77,10 +79,8 @@ class Factory:
         return self.made[-1]
 
 
-async def until(condition: Callable[[], bool]) -> None:
-    async with asyncio.timeout(5):
-        while not condition():  # noqa: ASYNC110 - polls a flag another thread sets
-            await asyncio.sleep(0.005)
+# The producer's poll thread flips these flags within milliseconds.
+until = functools.partial(eventually_async, within_s=5, every_s=0.005)
 
 
 @pytest.fixture
