@@ -20,26 +20,33 @@ MIN_ADMIN_TOKEN_LENGTH = 16
 class OrderServiceSettings(InfraSettings):
     model_config = SettingsConfigDict(env_prefix="FLASHSALE_", extra="ignore")
 
-    # Named for the service (not FLASHSALE_PORT): the variables infra/local/services.sh reads.
+    # Address it listens on. Named for the service (not FLASHSALE_HOST/_PORT): the variables
+    # infra/local/services.sh reads.
     host: str = Field("127.0.0.1", validation_alias="FLASHSALE_ORDER_SERVICE_HOST")
+    # TCP port the order service listens on.
     port: int = Field(18081, validation_alias="FLASHSALE_ORDER_SERVICE_PORT")
+    # The service's name in its Kafka client id.
     service_name: str = "order_service"
 
     # Bearer token of the /admin router. Required unless dev_mode, where a random one is
     # made up at start (and logged): there is never a guessable default.
     admin_token: SecretStr | None = None
+    # Local use only: with no admin token, make up a random one at start.
     dev_mode: bool = False
 
     # Soft limit: requests being handled at once, beyond which the service answers 503 at
     # once rather than queue without bound (each in-flight request holds a Kafka wait).
     max_in_flight: int = Field(512, ge=1, le=100_000)
+    # Retry-After seconds of every 503 the order service answers.
     retry_after_s: int = Field(1, ge=1, le=60)
+    # Largest request body in bytes; over it, a 413 at the edge.
     max_body_bytes: int = Field(4096, ge=256, le=1_048_576)
     # Names plus values of every request header; over it, a precomputed 431 at the edge.
     max_header_bytes: int = Field(8192, ge=1024, le=1_048_576)
     # Redis connections per process; a request beyond them waits up to the timeout
     # (a pool that fails at once would turn a burst into 503s).
     redis_pool_size: int = Field(64, ge=2, le=10_000)
+    # Seconds a request waits for a free Redis connection.
     redis_pool_timeout_s: float = Field(2.0, gt=0, le=30)
 
     # A produce that gets no delivery report within this time fails: the client gets a
@@ -53,18 +60,22 @@ class OrderServiceSettings(InfraSettings):
     # made them died. Must exceed the delivery timeout, or recovery would re-publish an
     # order whose request is still waiting for its ack (harmless, but wasteful).
     recovery_after_s: float = Field(10.0, ge=1, le=3600)
+    # Seconds between two rounds of the recovery loop.
     recovery_interval_s: float = Field(2.0, gt=0, le=300)
+    # Pending reservations and voids re-published per round, at most.
     recovery_batch: int = Field(200, ge=1, le=10_000)
     # A sale that ended this long ago, with nothing left to publish, leaves the recovery
     # scan; checked every `prune_every_rounds` rounds (it reads every sale).
     prune_ended_after_s: float = Field(3600.0, ge=60, le=30 * 86_400)
+    # Recovery rounds between two prunes of ended sales.
     prune_every_rounds: int = Field(30, ge=1, le=100_000)
 
     # How long the local sold-out flag is believed without asking Redis again. Pub/sub
     # "release" clears it at once; the TTL covers a lost pub/sub message.
     sold_out_ttl_s: float = Field(1.0, gt=0, le=60)
-    # Idempotency-Key answers, and the order-id -> sale-id pointer behind GET /api/orders.
+    # Seconds an Idempotency-Key's stored answer is kept.
     idempotency_ttl_s: int = Field(86_400, ge=60, le=30 * 86_400)
+    # Seconds the order-id -> sale-id pointer is kept (GET /api/orders).
     order_pointer_ttl_s: int = Field(7 * 86_400, ge=60, le=90 * 86_400)
 
     @field_validator("admin_token")

@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from redis.asyncio import Redis
-from redis.exceptions import NoScriptError
 
 from flashsale.contracts import CreateSale
 from flashsale.stock import SALES_SET, SaleKeys, load_sale
@@ -37,8 +36,9 @@ class RedisReservations:
         self._redis = redis
         self._pointer_ttl_s = pointer_ttl_s
         self._tag = topic + "\n"
-        self._sha: str | None = None
-        # redis-py's Script reloads it on NOSCRIPT; the hot reserve path keeps its own sha.
+        # redis-py's Script sends EVALSHA and reloads the script when a restarted Redis
+        # forgot it (NOSCRIPT).
+        self._reserve = redis.register_script(RESERVE_SOURCE)
         self._mark_void = redis.register_script(MARK_VOID_SOURCE)
 
     def _untag(self, sale_id: str, order_id: object, entry: object) -> Due | None:
@@ -47,23 +47,13 @@ class RedisReservations:
             return None  # another deployment's order: its own recovery handles it
         return Due(sale_id, _text(order_id), text[len(self._tag) :])
 
-    async def _evalsha(self, keys: list[str], args: list[str | int]) -> list[object]:
-        if self._sha is None:
-            self._sha = await self._redis.script_load(RESERVE_SOURCE)
-        try:
-            reply = await self._redis.evalsha(self._sha, len(keys), *keys, *args)
-        except NoScriptError:  # Redis restarted and forgot the script: load it again
-            self._sha = await self._redis.script_load(RESERVE_SOURCE)
-            reply = await self._redis.evalsha(self._sha, len(keys), *keys, *args)
-        return list(reply)
-
     async def reserve(
         self, sale_id: str, user_id: str, quantity: int, order_id: str, now_ms: int, placed: str
     ) -> Reservation:
         keys = SaleKeys(sale_id)
-        outcome, found_id, number = await self._evalsha(
-            [keys.meta, keys.stock, keys.buyers, keys.pending, keys.pending_at],
-            [user_id, quantity, order_id, now_ms, self._tag + placed, sale_id],
+        outcome, found_id, number = await self._reserve(
+            keys=[keys.meta, keys.stock, keys.buyers, keys.pending, keys.pending_at],
+            args=[user_id, quantity, order_id, now_ms, self._tag + placed, sale_id],
         )
         kind = Outcome(_text(outcome))
         return Reservation(

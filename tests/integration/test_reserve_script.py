@@ -89,3 +89,23 @@ async def test_the_script_answers_as_decide_does(
         await redis.delete(*SaleKeys(sale_id).all())
         await redis.srem("flashsale:sales", sale_id)
         await redis.aclose()
+
+
+async def test_a_reservation_survives_a_script_flush(infra: InfraSettings) -> None:
+    """A restarted Redis has forgotten the script: the next reservation reloads it."""
+    redis = Redis.from_url(infra.redis_url, decode_responses=True)
+    sale_id, now = random_sale_id(), datetime.now(UTC)
+    try:
+        await load_sale(redis, sale_id, 5, now - timedelta(minutes=1), now + timedelta(hours=1), 1)
+        reservations = RedisReservations(redis, 60, random_topic("orders"))
+        first = await reservations.reserve(sale_id, "u-1", 1, str(uuid.uuid4()), _ms(now), "{}")
+        await redis.script_flush()  # what a Redis restart does to loaded scripts
+        second = await reservations.reserve(sale_id, "u-2", 1, str(uuid.uuid4()), _ms(now), "{}")
+        assert (first.outcome, second.outcome) == (Outcome.RESERVED, Outcome.RESERVED)
+        assert await redis.get(SaleKeys(sale_id).stock) == "3"
+    finally:
+        await redis.aclose()
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
