@@ -15,6 +15,7 @@ from starlette.types import Message, Scope, Send
 __all__ = [
     "HEADERS_TOO_LARGE",
     "TOO_LARGE",
+    "Prebuilt",
     "SoldOutFlags",
     "answer",
     "declared_length",
@@ -22,15 +23,18 @@ __all__ = [
     "is_sold_out_order",
     "is_sold_out_purchase",
     "order_sale_id",
+    "oversized",
     "precomputed",
 ]
 
+# A fixed answer: its two ASGI messages (start, body), built once at start.
+Prebuilt = tuple[Message, Message]
 ORDERS_PREFIX = "/api/sales/"
 ORDERS_SUFFIX = "/orders"
 IDEMPOTENCY_KEY = b"idempotency-key"
 
 
-def precomputed(status: int, body: bytes, *headers: tuple[bytes, bytes]) -> tuple[Message, Message]:
+def precomputed(status: int, body: bytes, *headers: tuple[bytes, bytes]) -> Prebuilt:
     """The two ASGI messages of a fixed JSON answer, built once at start."""
     start = {
         "type": "http.response.start",
@@ -104,6 +108,15 @@ def declared_length(scope: Scope) -> int:
     return 0
 
 
+def oversized(scope: Scope, max_header: int, max_body: int) -> Prebuilt | None:
+    """The 431 or 413 for headers or a declared body over their limit, else None."""
+    if headers_over(scope, max_header):
+        return HEADERS_TOO_LARGE
+    if declared_length(scope) > max_body:
+        return TOO_LARGE
+    return None
+
+
 def is_sold_out_order(scope: Scope, flags: SoldOutFlags) -> bool:
     """A purchase of a flagged sale, which an edge may answer `sold_out` by itself."""
     return is_sold_out_purchase(scope["method"], scope["path"], scope["headers"], flags)
@@ -126,6 +139,6 @@ def is_sold_out_purchase(
     return flags.is_sold_out(sale_id)
 
 
-async def answer(send: Send, messages: tuple[Message, Message]) -> None:
+async def answer(send: Send, messages: Prebuilt) -> None:
     await send(messages[0])
     await send(messages[1])

@@ -12,14 +12,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from flashsale.asgi import (
-    HEADERS_TOO_LARGE,
-    TOO_LARGE,
-    answer,
-    declared_length,
-    headers_over,
-    precomputed,
-)
+from flashsale.asgi import answer, oversized, precomputed
 from gateway.clients import ClientKeys
 from gateway.handlers import MAX_RETRY_AFTER, Admission
 
@@ -65,10 +58,8 @@ class RateLimiter:
             if retry:
                 await answer(send, RATE_LIMITED[retry])
                 return
-        if headers_over(scope, self.max_header):
-            await answer(send, HEADERS_TOO_LARGE)
-            return
-        if declared_length(scope) > self.max_body:
-            await answer(send, TOO_LARGE)
+        refusal = oversized(scope, self.max_header, self.max_body)
+        if refusal is not None:
+            await answer(send, refusal)
             return
         await self.app(scope, receive, send)

@@ -11,16 +11,23 @@ __all__ = ["GatewaySettings"]
 class GatewaySettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FLASHSALE_GATEWAY_", extra="ignore")
 
+    # Address the gateway listens on.
     host: str = "127.0.0.1"
+    # TCP port the gateway listens on.
     port: int = 18080
+    # Base URL of the order service, where admitted /api/ requests go.
     order_service_url: str = "http://127.0.0.1:18081"
 
     # The global bucket caps what reaches the order service; the per-client bucket stops
     # one client (user, else address) from taking the whole global rate.
     global_rate: float = Field(2000.0, gt=0)
+    # Tokens the global bucket holds: requests admitted at once after a lull.
     global_burst: int = Field(500, ge=1)
+    # Requests per second one client may send, on average.
     client_rate: float = Field(2.0, gt=0)
+    # Requests one client may send at once before its rate applies.
     client_burst: int = Field(5, ge=1)
+    # Per-client buckets kept in memory, at most; when full, idle ones are dropped first.
     max_clients: int = Field(200_000, ge=1)
     # Addresses or CIDRs whose X-Forwarded-For / X-Authenticated-User headers are believed.
     trusted_proxies: list[str] = Field(default_factory=list)
@@ -28,10 +35,14 @@ class GatewaySettings(BaseSettings):
     # Several gateway replicas: a Redis-backed global bucket shared by all of them
     # (consulted only for requests the local buckets admitted). None: local only.
     shared_bucket_redis_url: str | None = None
+    # Redis key of the shared global bucket (one per gateway fleet).
     shared_bucket_key: str = "flashsale:gateway:global"
 
+    # Seconds a sale's sold-out flag (learnt from a 409) is believed.
     sold_out_ttl_s: float = Field(1.0, gt=0, le=60)
+    # Retry-After seconds of the gateway's own 503 (order service down).
     retry_after_s: int = Field(1, ge=1, le=60)
+    # Largest request body in bytes; over it, a 413 at the edge.
     max_body_bytes: int = Field(4096, ge=256, le=1_048_576)
     # Names plus values of every request header; over it, a precomputed 431 at the edge.
     max_header_bytes: int = Field(8192, ge=1024, le=1_048_576)
@@ -40,6 +51,9 @@ class GatewaySettings(BaseSettings):
     # connect_timeout, which is 1 s because a busy order service accepts late under a
     # stampede; read_timeout only has to cover the order service's own Kafka wait.
     upstream_connect_timeout_s: float = Field(1.0, gt=0)
+    # Seconds to wait for the order service's answer.
     upstream_read_timeout_s: float = Field(7.0, gt=0)
+    # Seconds to wait for a free pooled upstream connection.
     upstream_pool_timeout_s: float = Field(0.5, gt=0)
+    # Pooled connections to the order service, at most.
     upstream_max_connections: int = Field(256, ge=1)

@@ -17,15 +17,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from flashsale.asgi import (
-    HEADERS_TOO_LARGE,
-    TOO_LARGE,
-    answer,
-    declared_length,
-    headers_over,
-    is_sold_out_order,
-    precomputed,
-)
+from flashsale.asgi import answer, is_sold_out_order, oversized, precomputed
 from order_service.soldout import StockChannelFlags
 
 __all__ = ["FastAnswers"]
@@ -61,11 +53,9 @@ class FastAnswers:
         if self.in_flight >= self.max_in_flight:
             await answer(send, self.overloaded)
             return
-        if headers_over(scope, self.max_header):
-            await answer(send, HEADERS_TOO_LARGE)
-            return
-        if declared_length(scope) > self.max_body:
-            await answer(send, TOO_LARGE)
+        refusal = oversized(scope, self.max_header, self.max_body)
+        if refusal is not None:
+            await answer(send, refusal)
             return
         self.in_flight += 1
         try:
