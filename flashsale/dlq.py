@@ -7,10 +7,13 @@ why and where it came from, so `flashsale dlq replay` can send it back after a f
 from __future__ import annotations
 
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from confluent_kafka import KafkaError, Message, Producer
+
+from flashsale.kafka import producer_config
 
 __all__ = [
     "H_ERROR",
@@ -23,6 +26,7 @@ __all__ = [
     "KafkaDeadLetterSink",
     "dead_letter_from",
     "header",
+    "kafka_dead_letter_sink",
 ]
 
 H_ERROR = "flashsale.error"
@@ -118,3 +122,12 @@ class KafkaDeadLetterSink:
         self._producer.flush(self._timeout_s)
         if not outcome or outcome[0] is not None:
             raise DeadLetterFailed(str(outcome[0] if outcome else "no delivery report"))
+
+
+def kafka_dead_letter_sink(
+    bootstrap: str, client_id: str, topic: str, group_id: str, resources: ExitStack
+) -> KafkaDeadLetterSink:
+    """A consumer's DLQ sink on a producer of its own, flushed when `resources` close."""
+    producer = Producer(producer_config(bootstrap, f"{client_id}-dlq"))
+    resources.callback(producer.flush, 5)
+    return KafkaDeadLetterSink(producer, topic, group_id)

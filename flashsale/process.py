@@ -4,10 +4,12 @@ Prometheus listener of a consumer and the uvicorn settings of an HTTP service.""
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import socket
 import threading
 
-__all__ = ["configure_logging", "expose_metrics", "serve_asgi", "stop_on_signals"]
+__all__ = ["client_id", "configure_logging", "expose_metrics", "serve_asgi", "stop_on_signals"]
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
@@ -17,6 +19,11 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     logging.basicConfig(level=logging.WARNING, format=LOG_FORMAT)
     for name in (service, "flashsale"):
         logging.getLogger(name).setLevel(level.upper())
+
+
+def client_id(service_name: str) -> str:
+    """This process's Kafka client id: which host and pid a broker log line came from."""
+    return f"{service_name}-{socket.gethostname()}-{os.getpid()}"
 
 
 def stop_on_signals() -> threading.Event:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
 import threading
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -13,9 +11,10 @@ from sqlalchemy import Engine
 
 from flashsale.consumer_loop import BatchLoop
 from flashsale.db import make_engine
-from flashsale.dlq import KafkaDeadLetterSink
+from flashsale.dlq import kafka_dead_letter_sink
 from flashsale.kafka import consumer_config, producer_config
 from flashsale.metrics import Metrics, NullMetrics
+from flashsale.process import client_id as kafka_client_id
 from inventory_consumer.adapters.redis_stock import RedisStock
 from inventory_consumer.adapters.sql import SqlOrderStore
 from inventory_consumer.handlers import InventoryBatchHandler, RetryPolicy
@@ -62,7 +61,7 @@ def bootstrap(
     """The consumer with the adapters given here, and the real ones (from `settings`) for
     every adapter left None."""
     stop = stop or threading.Event()
-    client_id = f"{settings.service_name}-{socket.gethostname()}-{os.getpid()}"
+    client_id = kafka_client_id(settings.service_name)
     resources = ExitStack()
     engine = make_engine(settings.database_url)
     resources.callback(engine.dispose)
@@ -74,7 +73,7 @@ def bootstrap(
     throttle = _throttle(settings)
     handler = InventoryBatchHandler(
         store=store or SqlOrderStore(engine, settings.order_events_topic, settings.order_ttl_s),
-        dlq=dlq or _kafka_dlq(settings, client_id, resources),
+        dlq=dlq or _dead_letter_sink(settings, client_id, resources),
         metrics=metrics or NullMetrics(),
         stop=stop,
         policy=RetryPolicy(settings.max_attempts, settings.retry_base_s, settings.retry_cap_s),
@@ -86,12 +85,11 @@ def bootstrap(
     return InventoryConsumer(loop, workers, stop, resources)
 
 
-def _kafka_dlq(
+def _dead_letter_sink(
     settings: InventoryConsumerSettings, client_id: str, resources: ExitStack
-) -> KafkaDeadLetterSink:
-    producer = Producer(producer_config(settings.kafka_bootstrap, f"{client_id}-dlq"))
-    resources.callback(producer.flush, 5)
-    return KafkaDeadLetterSink(producer, settings.dlq_topic, settings.inventory_group_id)
+) -> DeadLetterSink:
+    topic, group = settings.dlq_topic, settings.inventory_group_id
+    return kafka_dead_letter_sink(settings.kafka_bootstrap, client_id, topic, group, resources)
 
 
 def _throttle(settings: InventoryConsumerSettings) -> WriteThrottle | None:

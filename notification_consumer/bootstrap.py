@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import os
-import socket
 import threading
 from collections.abc import Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
 
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Consumer
 
 from flashsale.consumer_loop import BatchLoop
 from flashsale.db import make_engine
-from flashsale.dlq import KafkaDeadLetterSink
-from flashsale.kafka import consumer_config, producer_config
+from flashsale.dlq import kafka_dead_letter_sink
+from flashsale.kafka import consumer_config
 from flashsale.metrics import Metrics, NullMetrics
+from flashsale.process import client_id as kafka_client_id
 from notification_consumer.adapters.smtp import SmtpChannel
 from notification_consumer.adapters.sql import SqlNotificationStore
 from notification_consumer.adapters.webhook import WebhookChannel
@@ -62,13 +61,19 @@ def bootstrap(
     """The consumer with the adapters given here, and the real ones (from `settings`) for
     every adapter left None."""
     stop = stop or threading.Event()
-    client_id = f"{settings.service_name}-{socket.gethostname()}-{os.getpid()}"
+    client_id = kafka_client_id(settings.service_name)
     resources = ExitStack()
     if store is None:
         engine = make_engine(settings.database_url)
         resources.callback(engine.dispose)
         store = SqlNotificationStore(engine, settings.claim_lease_s)
-    dlq = dlq or _kafka_dlq(settings, client_id, resources)
+    dlq = dlq or kafka_dead_letter_sink(
+        settings.kafka_bootstrap,
+        client_id,
+        settings.dlq_topic,
+        settings.notification_group_id,
+        resources,
+    )
     channels = channels if channels is not None else default_channels(settings)
     for channel in channels.values():
         resources.callback(channel.close)
@@ -79,14 +84,6 @@ def bootstrap(
         store, channels, settings.kind_channels, dlq, metrics or NullMetrics(), stop, policy
     )
     return NotificationConsumer(_batch_loop(settings, handler, client_id, stop), resources)
-
-
-def _kafka_dlq(
-    settings: NotificationConsumerSettings, client_id: str, resources: ExitStack
-) -> KafkaDeadLetterSink:
-    producer = Producer(producer_config(settings.kafka_bootstrap, f"{client_id}-dlq"))
-    resources.callback(producer.flush, 5)
-    return KafkaDeadLetterSink(producer, settings.dlq_topic, settings.notification_group_id)
 
 
 def _batch_loop(

@@ -34,6 +34,14 @@ class FakeProducer:
         self.dead = False
         self.queued: list[Report] = []
         self.errors: list[KafkaError] = []  # served to error_cb by the next poll
+        # The poll thread's "acking? then report" and the test's hold() must not
+        # interleave, or a message produced right after hold() is still acknowledged.
+        self.lock = threading.Lock()
+
+    def hold(self) -> None:
+        """From now on, messages wait in the queue, as with a slow broker."""
+        with self.lock:
+            self.acking = False
 
     def die(self, through_error_cb: bool = True) -> None:
         self.dead = True
@@ -43,13 +51,15 @@ class FakeProducer:
     def produce(self, topic: str, value: bytes, key: str, **kw: Any) -> None:
         if self.dead:
             raise KafkaException(KafkaError(KafkaError._FATAL, "fatal error (fake)"))
-        self.queued.append(kw["on_delivery"])
+        with self.lock:
+            self.queued.append(kw["on_delivery"])
 
     def poll(self, timeout: float) -> int:
         while self.errors:
             self.config["error_cb"](self.errors.pop(0))
-        if self.acking and not self.dead:
-            self._report(None)
+        with self.lock:
+            if self.acking and not self.dead:
+                self._report(None)
         time.sleep(min(timeout, 0.005))
         return 0
 
@@ -95,7 +105,7 @@ async def test_a_fatal_error_fails_the_queued_produces_and_a_new_producer_takes_
     try:
         assert await producer.produce("t", "k", b"v1") == "message"
         first = factory.made[0]
-        first.acking = False
+        first.hold()
         in_flight = asyncio.create_task(producer.produce("t", "k", b"v2"))
         await until(lambda: bool(first.queued))
         first.die()
