@@ -28,6 +28,10 @@ services_env() {
   cat >"$RUN/services.env" <<ENV
 FLASHSALE_GATEWAY_URL=http://127.0.0.1:$GATEWAY_PORT
 FLASHSALE_ORDER_SERVICE_URL=http://127.0.0.1:$ORDER_PORT
+# The ports each service binds, and where the gateway finds the order service.
+FLASHSALE_GATEWAY_PORT=$GATEWAY_PORT
+FLASHSALE_ORDER_SERVICE_PORT=$ORDER_PORT
+FLASHSALE_GATEWAY_ORDER_SERVICE_URL=http://127.0.0.1:$ORDER_PORT
 FLASHSALE_ADMIN_TOKEN=$token
 FLASHSALE_DEV_MODE=true
 # Dev mode: loopback clients (the demo, load tests) act as the auth proxy in front of the
@@ -37,7 +41,7 @@ FLASHSALE_SMTP_HOST=127.0.0.1
 FLASHSALE_SMTP_PORT=$SMTP_PORT
 FLASHSALE_MAILDIR=$RUN/mail
 # The inventory consumer's write cap (peak shaving), well below the rate the demo's burst
-# admits orders, so `make demo` shows the Kafka lag grow and drain. 0: unthrottled.
+# admits orders, so the demo shows the Kafka lag grow and drain. 0: unthrottled.
 FLASHSALE_MAX_ORDERS_PER_SECOND=${FLASHSALE_MAX_ORDERS_PER_SECOND:-50}
 ENV
 }
