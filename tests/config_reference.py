@@ -24,6 +24,7 @@ END = "<!-- /config-reference -->"
 
 
 def settings_classes() -> dict[str, type[BaseSettings]]:
+    from flashsale.demo.settings import DemoSettings
     from flashsale.settings import InfraSettings
     from gateway.settings import GatewaySettings
     from inventory_consumer.settings import InventoryConsumerSettings
@@ -36,6 +37,7 @@ def settings_classes() -> dict[str, type[BaseSettings]]:
         "order_service": OrderServiceSettings,
         "inventory_consumer": InventoryConsumerSettings,
         "notification_consumer": NotificationConsumerSettings,
+        "flashsale demo": DemoSettings,
     }
 
 
@@ -50,22 +52,24 @@ def env_names(cls: type[BaseSettings], name: str, field: FieldInfo) -> list[str]
 
 
 def reference() -> str:
+    """One table per settings class. A variable another table already lists with the same
+    default is left out; one with a default of its own here is listed again."""
     seen: set[str] = set()
     sections = []
     for title, cls in settings_classes().items():
         rows = [_row(cls, name, field) for name, field in cls.model_fields.items()]
-        fresh = [(envs, row) for envs, row in rows if envs not in seen]
-        seen.update(envs for envs, _ in fresh)
+        fresh = [row for row in rows if row not in seen]
+        seen.update(fresh)
         lines = [f"**{title}** (`{cls.__module__}.{cls.__name__}`)", ""]
         lines += ["| env var | default | what it is |", "|---|---|---|"]
-        sections.append("\n".join(lines + [row for _, row in fresh]))
+        sections.append("\n".join(lines + fresh))
     return "\n\n".join([BEGIN, *sections, END])
 
 
-def _row(cls: type[BaseSettings], name: str, field: FieldInfo) -> tuple[str, str]:
+def _row(cls: type[BaseSettings], name: str, field: FieldInfo) -> str:
     envs = " or ".join(f"`{env}`" for env in env_names(cls, name, field))
     comment = _comments(cls).get(name, "").replace("|", "\\|")
-    return envs, f"| {envs} | {_default(field)} | {comment} |"
+    return f"| {envs} | {_default(field)} | {comment} |"
 
 
 def _default(field: FieldInfo) -> str:

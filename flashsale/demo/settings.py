@@ -21,8 +21,11 @@ class DemoSettings(InfraSettings):
         env_prefix="FLASHSALE_", extra="ignore", env_file=SERVICES_ENV
     )
 
+    # Where the buyers go: the gateway's base URL (make up writes it).
     gateway_url: str
+    # Where the demo creates its sale (POST /admin/sales).
     order_service_url: str
+    # The order service's admin bearer token (make up generates one).
     admin_token: SecretStr
     # Where the local SMTP sink keeps its mail (make up); None: emails are not counted.
     maildir: Path | None = None
