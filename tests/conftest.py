@@ -18,10 +18,17 @@ from tests.random_refs import RUN_SALE_PREFIX
 
 
 @pytest.fixture(scope="session")
-def infra() -> InfraSettings:
+def infra(request: pytest.FixtureRequest) -> Iterator[InfraSettings]:
+    """The running infra, as `flashsale init` leaves it: the schema at head, the topics.
+    When the run ends, the sales it made are forgotten (tests/cleanup.py)."""
     settings = resolve_infra()
+    upgrade(settings.database_url)
     ensure_topics(settings)
-    return settings
+    yield settings
+    if not request.config.getoption("--keep-test-data"):
+        engine = make_engine(settings.database_url)
+        forget_sales(engine, settings.redis_url, RUN_SALE_PREFIX)
+        engine.dispose()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -33,12 +40,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 @pytest.fixture(scope="session")
-def engine(infra: InfraSettings, request: pytest.FixtureRequest) -> Iterator[Engine]:
-    upgrade(infra.database_url)
+def engine(infra: InfraSettings) -> Iterator[Engine]:
     engine = make_engine(infra.database_url, pool_size=10)
     yield engine
-    if not request.config.getoption("--keep-test-data"):
-        forget_sales(engine, infra.redis_url, RUN_SALE_PREFIX)
     engine.dispose()
 
 
