@@ -6,6 +6,7 @@ lock + SKIP LOCKED; see workers/relay.py and workers/expiry.py); disable them pe
 with FLASHSALE_RELAY_ENABLED=false / FLASHSALE_EXPIRY_ENABLED=false.
 
 SIGTERM: the batch in hand is finished and its offsets committed, then the consumer closes.
+That is how the autoscaling pool (`python -m inventory_consumer.pool`) and KEDA scale down.
 """
 
 from flashsale.metrics import PrometheusMetrics
