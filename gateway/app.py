@@ -1,9 +1,12 @@
 """The gateway's ASGI app: bootstrap, then the stack. The raw edge (limiter.py: buckets,
 sold out) in front of the raw /api/ proxy to the order service (proxy.py), and a small
-FastAPI app for the waiting room and health checks."""
+FastAPI app for the waiting room, health checks, /metrics and the lifespan (the upstream
+pool, and the backpressure loop when a lag Redis is configured)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import logging
 from collections.abc import AsyncIterator
@@ -13,9 +16,10 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from gateway.bootstrap import bootstrap
+from gateway.backpressure import watch_lag
+from gateway.bootstrap import Gateway, bootstrap
 from gateway.limiter import RateLimiter
-from gateway.ports import Upstream
+from gateway.ports import LagReader, Upstream
 from gateway.proxy import ApiProxy, Dispatch
 from gateway.settings import GatewaySettings
 
@@ -30,14 +34,35 @@ PAGE_HEADERS = {
 }
 
 
-def create_api(settings: GatewaySettings, upstream: Upstream) -> FastAPI:
-    """The pages and the lifespan (the upstream pool). /api/ never reaches it: see proxy.py."""
+@asynccontextmanager
+async def running(gateway: Gateway) -> AsyncIterator[None]:
+    """What lives as long as the app: the upstream pool, and the lag watcher if any."""
+    await gateway.upstream.start()
+    reader, backpressure = gateway.lag_reader, gateway.backpressure
+    watcher = None
+    if reader is not None and backpressure is not None:
+        poll_s = gateway.settings.lag_poll_s
+        watcher = asyncio.create_task(watch_lag(reader, backpressure, poll_s))
+    try:
+        yield
+    finally:
+        if watcher is not None:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+        if reader is not None:
+            await reader.aclose()
+        await gateway.upstream.aclose()
+
+
+def create_api(gateway: Gateway) -> FastAPI:
+    """Pages, /metrics and the lifespan. /api/ never reaches it: see proxy.py."""
+    settings = gateway.settings
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await upstream.start()
-        yield
-        await upstream.aclose()
+        async with running(gateway):
+            yield
 
     app = FastAPI(
         title="flashsale gateway", lifespan=lifespan, max_body_size=settings.max_body_bytes
@@ -58,6 +83,11 @@ def create_api(settings: GatewaySettings, upstream: Upstream) -> FastAPI:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        body, content_type = gateway.metrics.exposition()
+        return Response(body, media_type=content_type)
+
     @app.exception_handler(Exception)
     async def anything_else(request: Request, exc: Exception) -> Response:
         log.error("unavailable: %r", exc)
@@ -67,22 +97,28 @@ def create_api(settings: GatewaySettings, upstream: Upstream) -> FastAPI:
 
 
 def create_app(
-    settings: GatewaySettings | None = None, *, upstream: Upstream | None = None
+    settings: GatewaySettings | None = None,
+    *,
+    upstream: Upstream | None = None,
+    lag_reader: LagReader | None = None,
 ) -> RateLimiter:
-    """The app factory uvicorn calls (`gateway.app:create_app`); tests pass a fake upstream."""
-    gateway = bootstrap(settings or GatewaySettings(), upstream=upstream)
+    """The app factory uvicorn calls (`gateway.app:create_app`); tests pass fakes."""
+    gateway = bootstrap(settings or GatewaySettings(), upstream=upstream, lag_reader=lag_reader)
     settings = gateway.settings
+    outcomes = gateway.metrics.outcomes
     proxy = ApiProxy(
         gateway.upstream,
         gateway.admission,
         gateway.clients,
+        outcomes,
         settings.max_body_bytes,
         settings.retry_after_s,
     )
     return RateLimiter(
-        Dispatch(proxy, create_api(settings, gateway.upstream)),
+        Dispatch(proxy, create_api(gateway)),
         gateway.clients,
         gateway.admission,
+        outcomes,
         max_body=settings.max_body_bytes,
         max_header=settings.max_header_bytes,
     )

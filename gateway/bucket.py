@@ -49,9 +49,26 @@ class GcraBucket:
         self._clock = clock
         self._tat = 0.0
 
+    @property
+    def rate(self) -> Rate:
+        return self._rate
+
     def take(self) -> float:
         self._tat, wait = take(self._tat, self._clock(), self._rate)
         return wait
+
+    def tokens(self) -> float:
+        """Requests the bucket would admit now, at once (for the gauge; not per request)."""
+        debt = max(0.0, self._tat - self._clock())  # seconds until the bucket is full
+        return max(0.0, self._rate.burst - debt * self._rate.per_second)
+
+    def set_rate(self, rate: Rate) -> None:
+        """Refill at `rate` from now on, keeping the tokens already spent: the debt in
+        tokens is carried over, so a change of rate neither refills nor empties the bucket."""
+        now = self._clock()
+        spent = max(0.0, self._tat - now) * self._rate.per_second
+        self._rate = rate
+        self._tat = now + spent / rate.per_second if spent else self._tat
 
 
 class KeyedBuckets:

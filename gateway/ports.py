@@ -3,10 +3,23 @@ ASGI entry points see only these (real ones in gateway/adapters/, fakes in the t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-__all__ = ["FORWARDED_REQUEST", "SharedBucket", "Upstream", "UpstreamDown", "UpstreamReply"]
+__all__ = [
+    "FORWARDED_REQUEST",
+    "Count",
+    "GaugeReading",
+    "LagReader",
+    "LagUnavailable",
+    "Metrics",
+    "Outcomes",
+    "SharedBucket",
+    "Upstream",
+    "UpstreamDown",
+    "UpstreamReply",
+]
 
 # Request headers the order service needs; everything else stays at the edge. The
 # identity (X-Authenticated-User) is never among them: see Upstream.forward's `user`.
@@ -53,4 +66,60 @@ class SharedBucket(Protocol):
     async def take(self) -> float:
         """Seconds to wait; 0.0 when admitted, or when the bucket cannot be asked (fail
         open: each replica's local global bucket still bounds it)."""
+        ...
+
+
+class LagUnavailable(Exception):
+    """The consumers' lag could not be read (Redis down, a value that is not a number)."""
+
+
+class LagReader(Protocol):
+    """The inventory consumers' lag, as the autoscaling supervisor last wrote it."""
+
+    async def read(self) -> int | None:
+        """The lag in messages; None when it is unknown (the key is missing or expired).
+        Raises LagUnavailable when it cannot be asked."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+class Count(Protocol):
+    """One counter child, bound to its labels once at start: `inc` is all a request pays."""
+
+    def inc(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Outcomes:
+    """What became of a /api/ request: one count per outcome."""
+
+    forwarded: Count
+    rate_limited: Count
+    sold_out: Count
+    too_large: Count
+    upstream_error: Count
+
+
+@dataclass(frozen=True)
+class GaugeReading:
+    """The gauges, read when /metrics is scraped (never per request)."""
+
+    bucket_tokens: float
+    global_rate: float
+    backpressure: bool
+
+
+class Metrics(Protocol):
+    """The gateway's metric families (flashsale/metric_catalog.py) and their exposition."""
+
+    @property
+    def outcomes(self) -> Outcomes: ...
+
+    def read_gauges_with(self, read: Callable[[], GaugeReading]) -> None:
+        """Where the gauges come from at scrape time."""
+        ...
+
+    def exposition(self) -> tuple[bytes, str]:
+        """The /metrics body and its content type."""
         ...

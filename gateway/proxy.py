@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from flashsale.asgi import TOO_LARGE, answer, precomputed
 from gateway.clients import ClientKeys
 from gateway.handlers import Admission
-from gateway.ports import FORWARDED_REQUEST, Upstream, UpstreamDown, UpstreamReply
+from gateway.ports import FORWARDED_REQUEST, Outcomes, Upstream, UpstreamDown, UpstreamReply
 
 __all__ = ["ApiProxy", "Dispatch"]
 
@@ -32,12 +32,14 @@ class ApiProxy:
         upstream: Upstream,
         admission: Admission,
         clients: ClientKeys,
+        outcomes: Outcomes,
         max_body: int,
         retry_after_s: int,
     ) -> None:
         self.upstream = upstream
         self.admission = admission  # learns from the answers: see Admission.learn
         self.clients = clients
+        self.outcomes = outcomes
         self.max_body = max_body
         self.unavailable = precomputed(
             503, b'{"error":"unavailable"}', (b"retry-after", str(retry_after_s).encode())
@@ -46,6 +48,7 @@ class ApiProxy:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         body = await _read_body(receive, self.max_body)
         if body is None:
+            self.outcomes.too_large.inc()
             await answer(send, TOO_LARGE)
             return
         headers = {
@@ -58,6 +61,7 @@ class ApiProxy:
         try:
             reply = await self.upstream.forward(scope["method"], target, body, headers, user)
         except UpstreamDown:
+            self.outcomes.upstream_error.inc()
             await answer(send, self.unavailable)
             return
         except ValueError:  # a path no URL parser accepts: the client's fault, never a 5xx
@@ -65,8 +69,10 @@ class ApiProxy:
             return
         except Exception:  # our trouble, never the client's: the one 5xx is a 503
             log.exception("forwarding %s %s failed", scope["method"], scope["path"])
+            self.outcomes.upstream_error.inc()
             await answer(send, self.unavailable)
             return
+        self.outcomes.forwarded.inc()
         self.admission.learn(scope["method"], scope["path"], reply.status, reply.body)
         await _send_reply(send, reply)
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Self
+
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["GatewaySettings"]
@@ -57,3 +59,23 @@ class GatewaySettings(BaseSettings):
     upstream_pool_timeout_s: float = Field(0.5, gt=0)
     # Pooled connections to the order service, at most.
     upstream_max_connections: int = Field(256, ge=1)
+
+    # Backpressure: when the consumers cannot keep up, the gateway slows down. Redis URL
+    # where the autoscaling supervisor writes the inventory group's lag; None: off.
+    lag_redis_url: str | None = None
+    # Redis key holding that lag (an integer, 10 s TTL; missing: unknown, rate unchanged).
+    lag_key: str = "flashsale:lag:flashsale.inventory"
+    # Lag (messages) above which the global rate is lowered.
+    backpressure_high_lag: int = Field(50_000, ge=1)
+    # Lag below which the global rate is restored; in between, nothing changes.
+    backpressure_low_lag: int = Field(10_000, ge=0)
+    # What the global rate is multiplied by while backpressure is engaged.
+    backpressure_factor: float = Field(0.25, gt=0, le=1)
+    # Seconds between two readings of the lag.
+    lag_poll_s: float = Field(1.0, gt=0)
+
+    @model_validator(mode="after")
+    def _low_mark_under_high_mark(self) -> Self:
+        if self.backpressure_low_lag > self.backpressure_high_lag:
+            raise ValueError("backpressure_low_lag must not be above backpressure_high_lag")
+        return self

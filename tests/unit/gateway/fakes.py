@@ -3,11 +3,23 @@ around them: no network, no event loop tricks."""
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.ports import UpstreamReply
+from gateway.ports import LagUnavailable, Outcomes, UpstreamReply
 
-__all__ = ["CountingApp", "FakeClock", "FakeSharedBucket", "FakeUpstream", "asgi_call"]
+__all__ = [
+    "CountingApp",
+    "FakeClock",
+    "FakeLagReader",
+    "FakeSharedBucket",
+    "FakeUpstream",
+    "Tally",
+    "asgi_call",
+    "tallies",
+    "tally",
+]
 
 
 class FakeClock:
@@ -57,6 +69,47 @@ class FakeSharedBucket:
     async def take(self) -> float:
         self.asked += 1
         return self.waits.pop(0) if self.waits else 0.0
+
+
+class FakeLagReader:
+    """gateway.ports.LagReader: hands out the given lags (an exception is raised) in turn,
+    then the last one for ever."""
+
+    def __init__(self, *lags: int | LagUnavailable | None) -> None:
+        self.lags = list(lags)
+        self.reads = 0
+        self.closed = False
+
+    async def read(self) -> int | None:
+        self.reads += 1
+        lag = self.lags.pop(0) if len(self.lags) > 1 else self.lags[0]
+        if isinstance(lag, LagUnavailable):
+            raise lag
+        return lag
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+class Tally:
+    """gateway.ports.Count: a plain number."""
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    def inc(self) -> None:
+        self.n += 1
+
+
+def tallies() -> Outcomes:
+    """gateway.ports.Outcomes of Tally counts."""
+    return Outcomes(Tally(), Tally(), Tally(), Tally(), Tally())
+
+
+def tally(outcomes: Outcomes) -> dict[str, int]:
+    """The outcomes counted so far, by name (those at zero left out)."""
+    counted = {f.name: getattr(outcomes, f.name).n for f in fields(outcomes)}
+    return {name: n for name, n in counted.items() if n}
 
 
 class CountingApp:

@@ -8,11 +8,13 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 from gateway.app import create_app
 from gateway.ports import UpstreamReply
 from gateway.settings import GatewaySettings
-from tests.unit.gateway.fakes import FakeUpstream
+from tests.polling import eventually_async
+from tests.unit.gateway.fakes import FakeLagReader, FakeUpstream
 
 
 @asynccontextmanager
@@ -52,3 +54,36 @@ async def test_the_stack_over_a_fake_order_service() -> None:
     assert upstream.closed
     forwarded = [path for _, path, *_ in upstream.sent]
     assert forwarded == ["/api/sales/s1/orders", "/api/sales/s2/orders"]
+
+
+async def test_metrics_are_never_limited_and_count_the_api_outcomes() -> None:
+    app = create_app(GatewaySettings(client_rate=0.1, client_burst=1), upstream=FakeUpstream())
+    async with running(app) as client:
+        assert (await client.post("/api/sales/s1/orders", json={})).status_code == 202
+        assert (await client.post("/api/sales/s1/orders", json={})).status_code == 429
+        for _ in range(3):  # /metrics is not under /api/: no bucket applies
+            scrape = await client.get("/metrics")
+            assert scrape.status_code == 200
+    assert scrape.headers["content-type"].startswith("text/plain")
+    samples = {
+        (s.name, s.labels.get("outcome")): s.value
+        for family in text_string_to_metric_families(scrape.text)
+        for s in family.samples
+    }
+    assert samples[("flashsale_gateway_requests_total", "forwarded")] == 1
+    assert samples[("flashsale_gateway_requests_total", "rate_limited")] == 1
+    assert samples[("flashsale_gateway_global_rate", None)] == 2000
+    assert samples[("flashsale_gateway_backpressure", None)] == 0
+    assert 499 <= samples[("flashsale_gateway_bucket_tokens", None)] <= 500  # refilled at once
+
+
+async def test_the_lifespan_runs_the_lag_watcher_and_closes_its_reader() -> None:
+    reader = FakeLagReader(90_000)
+    settings = GatewaySettings(global_rate=1000, lag_poll_s=0.01)
+    app = create_app(settings, upstream=FakeUpstream(), lag_reader=reader)
+    async with running(app) as client:
+        await eventually_async(lambda: reader.reads > 0, 5, "a reading of the lag")
+        text = (await client.get("/metrics")).text
+        assert "flashsale_gateway_backpressure 1.0" in text
+        assert "flashsale_gateway_global_rate 250.0" in text
+    assert reader.closed

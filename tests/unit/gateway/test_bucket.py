@@ -48,3 +48,45 @@ def test_invalid_rates_are_refused() -> None:
         Rate(per_second=0, burst=1)
     with pytest.raises(ValueError):
         Rate(per_second=1, burst=0)
+
+
+def test_tokens_are_what_the_bucket_would_admit_now() -> None:
+    clock = FakeClock(100.0)
+    bucket = GcraBucket(Rate(per_second=10, burst=4), clock)
+    assert bucket.tokens() == 4
+    bucket.take()
+    bucket.take()
+    assert bucket.tokens() == pytest.approx(2)
+    clock.now += 0.1
+    assert bucket.tokens() == pytest.approx(3)
+    clock.now += 60
+    assert bucket.tokens() == 4  # full, never more
+
+
+def test_a_new_rate_keeps_the_tokens_spent_and_refills_at_the_new_pace() -> None:
+    clock = FakeClock(100.0)
+    bucket = GcraBucket(Rate(per_second=100, burst=10), clock)
+    for _ in range(6):
+        bucket.take()
+    bucket.set_rate(Rate(per_second=10, burst=10))
+    assert bucket.rate == Rate(10, 10)
+    assert bucket.tokens() == pytest.approx(4)  # not refilled, not emptied by the change
+    clock.now += 0.15  # one and a half tokens at the new rate (fifteen at the old one)
+    assert bucket.tokens() == pytest.approx(5.5)
+    assert [bucket.take() for _ in range(5)] == [0.0] * 5
+    assert bucket.take() == pytest.approx(0.05)
+    bucket.set_rate(Rate(per_second=100, burst=10))  # restored: the debt is kept in tokens
+    assert bucket.tokens() == pytest.approx(0.5)
+    clock.now += 0.005
+    assert bucket.tokens() == pytest.approx(1)
+
+
+def test_a_new_rate_on_a_full_bucket_leaves_it_full() -> None:
+    clock = FakeClock(100.0)
+    bucket = GcraBucket(Rate(per_second=100, burst=10), clock)
+    bucket.take()
+    clock.now += 5
+    bucket.set_rate(Rate(per_second=1, burst=10))
+    assert bucket.tokens() == 10
+    assert [bucket.take() for _ in range(10)] == [0.0] * 10
+    assert bucket.take() == pytest.approx(1.0)

@@ -8,7 +8,14 @@ from gateway.bucket import GcraBucket, KeyedBuckets, Rate
 from gateway.clients import ClientKeys
 from gateway.handlers import Admission
 from gateway.limiter import RateLimiter
-from tests.unit.gateway.fakes import CountingApp, FakeClock, FakeSharedBucket, asgi_call
+from tests.unit.gateway.fakes import (
+    CountingApp,
+    FakeClock,
+    FakeSharedBucket,
+    asgi_call,
+    tallies,
+    tally,
+)
 
 call = asgi_call
 
@@ -26,7 +33,8 @@ def edge(
         SoldOutFlags(1.0, clock),
         shared,
     )
-    return RateLimiter(app, ClientKeys(trusted or []), admission, max_body=4096), app
+    limiter = RateLimiter(app, ClientKeys(trusted or []), admission, tallies(), max_body=4096)
+    return limiter, app
 
 
 async def test_over_the_client_rate_is_429_with_retry_after_and_nothing_forwarded() -> None:
@@ -119,3 +127,22 @@ async def test_headers_over_the_cap_are_431_but_only_after_the_cheap_answers() -
     clock.now += 10
     assert (await call(app, path="/api/sales/s2/orders", x_padding="a" * 4000))[0] == 202
     assert behind.calls == 1
+
+
+async def test_each_refusal_is_counted_once_and_passing_requests_not_here() -> None:
+    clock, outcomes, app = FakeClock(), tallies(), CountingApp()
+    admission = Admission(
+        KeyedBuckets(Rate(1, 1), 1000, clock),
+        GcraBucket(Rate(1000, 1000), clock),
+        SoldOutFlags(1.0, clock),
+        FakeSharedBucket(0.0, 2.0),
+    )
+    limiter = RateLimiter(app, ClientKeys([]), admission, outcomes, max_body=4096)
+    assert (await call(limiter, peer="10.0.0.1"))[0] == 202
+    assert (await call(limiter, peer="10.0.0.1"))[0] == 429  # its own bucket
+    assert (await call(limiter, peer="10.0.0.2"))[0] == 429  # the shared bucket
+    assert (await call(limiter, peer="10.0.0.3", content_length="5000"))[0] == 413
+    admission.sold_out.mark("s1")
+    assert (await call(limiter, peer="10.0.0.4"))[0] == 409
+    # Forwarded requests are the proxy's to count.
+    assert tally(outcomes) == {"rate_limited": 2, "too_large": 1, "sold_out": 1}

@@ -12,7 +12,7 @@ from gateway.clients import ClientKeys
 from gateway.handlers import Admission
 from gateway.ports import UpstreamDown, UpstreamReply
 from gateway.proxy import ApiProxy, Dispatch
-from tests.unit.gateway.fakes import CountingApp, FakeClock, FakeUpstream, asgi_call
+from tests.unit.gateway.fakes import CountingApp, FakeClock, FakeUpstream, asgi_call, tallies, tally
 
 ORDERS = "/api/sales/s1/orders"
 
@@ -22,7 +22,8 @@ def proxy(upstream: FakeUpstream, trusted: list[str] | None = None) -> ApiProxy:
     admission = Admission(
         KeyedBuckets(Rate(1, 1), 10, clock), GcraBucket(Rate(1, 1), clock), SoldOutFlags(1.0, clock)
     )
-    return ApiProxy(upstream, admission, ClientKeys(trusted or []), 4096, retry_after_s=2)
+    clients = ClientKeys(trusted or [])
+    return ApiProxy(upstream, admission, clients, tallies(), 4096, retry_after_s=2)
 
 
 async def through_proxy(
@@ -108,3 +109,13 @@ async def test_dispatch_sends_api_to_the_proxy_and_the_rest_to_the_app() -> None
 
     await dispatch({"type": "lifespan"}, no_messages, ignore)  # no path: to the app
     assert (api.calls, pages.calls) == (1, 2)
+
+
+async def test_each_outcome_is_counted_once() -> None:
+    api = proxy(FakeUpstream(UpstreamReply(409, b'{"error":"sold_out"}', {})))
+    await asgi_call(api)  # any answer of the order service is forwarded
+    await asgi_call(api, body=b"x" * 4097)
+    assert tally(api.outcomes) == {"forwarded": 1, "too_large": 1}
+    down = proxy(FakeUpstream(error=UpstreamDown("refused")))
+    await asgi_call(down)
+    assert tally(down.outcomes) == {"upstream_error": 1}
