@@ -20,7 +20,9 @@ from typing import Protocol
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
-__all__ = ["BatchHandler", "BatchLoop", "Stopped", "offsets_to_store"]
+from flashsale.metrics import Metrics, bind
+
+__all__ = ["BatchCounts", "BatchHandler", "BatchLoop", "Stopped", "offsets_to_store"]
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +34,19 @@ class Stopped(Exception):
 
 class BatchHandler(Protocol):
     def __call__(self, messages: Sequence[Message]) -> None: ...
+
+
+class BatchCounts:
+    """What every consumer counts per batch its handler finished: the messages (applied,
+    skipped or dead-lettered) and the batch's size. Labels bound once, by consumer."""
+
+    def __init__(self, metrics: Metrics, consumer: str) -> None:
+        self._consumed = bind(metrics, "flashsale_consumed_messages_total", consumer=consumer)
+        self._sizes = bind(metrics, "flashsale_batch_size", consumer=consumer)
+
+    def handled(self, size: int) -> None:
+        self._consumed.inc(size)
+        self._sizes.observe(size)
 
 
 def offsets_to_store(messages: Sequence[Message]) -> list[TopicPartition]:

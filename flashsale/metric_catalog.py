@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["CATALOG", "Family", "families_of"]
+__all__ = ["BUCKETS", "CATALOG", "Family", "families_of"]
 
 Kind = Literal["counter", "gauge", "histogram"]
 
@@ -89,3 +89,15 @@ CATALOG: tuple[Family, ...] = (
 
 def families_of(service: str) -> tuple[Family, ...]:
     return tuple(f for f in CATALOG if service in f.services)
+
+
+# Histogram buckets where Prometheus's defaults (5 ms .. 10 s) do not fit what is measured.
+BUCKETS: dict[str, tuple[float, ...]] = {
+    "flashsale_batch_size": (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000),
+    "flashsale_produce_seconds": (
+        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120,
+    ),
+    "flashsale_db_transaction_seconds": (
+        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+    ),
+}  # fmt: skip

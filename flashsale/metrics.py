@@ -1,7 +1,9 @@
 """The metrics seam. Services count through `Metrics`; `bootstrap()` wires Prometheus, tests
 wire `RecordingMetrics` and read the numbers back.
 
-Names follow Prometheus conventions (`flashsale_<thing>_total`, `_seconds`).
+Every name is a family of `flashsale/metric_catalog.py`, which gives its kind, help and
+label names. Hot paths bind a family's labels once (`bind`, `Children`) and then only
+call `.inc()` / `.observe()` / `.set()` on what they hold: no label lookup per request.
 """
 
 from __future__ import annotations
@@ -14,13 +16,35 @@ from prometheus_client import Counter as PromCounter
 from prometheus_client import Gauge as PromGauge
 from prometheus_client import Histogram as PromHistogram
 
-__all__ = ["Metrics", "NullMetrics", "PrometheusMetrics", "RecordingMetrics"]
+from flashsale.metric_catalog import BUCKETS, CATALOG, Family, families_of
+
+__all__ = [
+    "Children",
+    "Instrument",
+    "Metrics",
+    "NullMetrics",
+    "PrometheusMetrics",
+    "RecordingMetrics",
+    "bind",
+]
+
+FAMILIES = {family.name: family for family in CATALOG}
+# What each call may touch: a typo'd verb (observe on a counter) fails like a typo'd name.
+_VERBS = {"inc": ("counter", "gauge"), "observe": ("histogram",), "set": ("gauge",)}
 
 
 class Metrics(Protocol):
     def inc(self, name: str, value: float = 1.0, **labels: str) -> None: ...
     def observe(self, name: str, value: float, **labels: str) -> None: ...
     def set(self, name: str, value: float, **labels: str) -> None: ...
+
+
+class Instrument(Protocol):
+    """One family with its labels bound: a Prometheus child, or a stand-in of the same shape."""
+
+    def inc(self, amount: float = 1.0) -> None: ...
+    def observe(self, amount: float) -> None: ...
+    def set(self, value: float) -> None: ...
 
 
 class NullMetrics:
@@ -54,9 +78,14 @@ class RecordingMetrics:
     def count(self, name: str, **labels: str) -> int:
         return self.counts[(name, tuple(sorted(labels.items())))]
 
+    def gauge(self, name: str, **labels: str) -> float | None:
+        return self.gauges.get((name, tuple(sorted(labels.items()))))
+
 
 class PrometheusMetrics:
-    """Creates each Prometheus metric the first time its name is used.
+    """The catalog's families on a Prometheus registry. With `service`, every family of
+    that service is registered now, so `/metrics` lists them (HELP, TYPE) before the
+    first event; the others are registered on first use. A name the catalog lacks raises.
 
     The metrics live per registry, not per instance: two apps in one process (tests, a
     bench) share them instead of failing on a duplicate registration.
@@ -64,21 +93,99 @@ class PrometheusMetrics:
 
     _shared: ClassVar[dict[tuple[int, str], Any]] = {}
 
-    def __init__(self, registry: CollectorRegistry = REGISTRY) -> None:
+    def __init__(self, registry: CollectorRegistry = REGISTRY, service: str | None = None) -> None:
         self._registry = registry
+        if service is not None:
+            families = families_of(service)
+            if not families:
+                raise KeyError(f"no family of {service!r} in flashsale/metric_catalog.py")
+            for family in families:
+                self.family(family.name)
 
-    def _metric(self, kind: type[Any], name: str, labels: dict[str, str]) -> Any:
+    def family(self, name: str, verb: str | None = None) -> Any:
+        """The registered collector of `name` (a Counter, Gauge or Histogram)."""
+        family = FAMILIES.get(name)
+        if family is None:
+            raise KeyError(f"{name!r} is not a family of flashsale/metric_catalog.py")
+        if verb is not None and family.kind not in _VERBS[verb]:
+            raise TypeError(f"{name} is a {family.kind}: it has no {verb}()")
         key = (id(self._registry), name)
         metric = self._shared.get(key)
         if metric is None:
-            metric = self._shared[key] = kind(name, name, list(labels), registry=self._registry)
+            metric = self._shared[key] = _collector(family, self._registry)
+        return metric
+
+    def child(self, name: str, verb: str | None = None, **labels: str) -> Any:
+        metric = self.family(name, verb)
         return metric.labels(**labels) if labels else metric
 
     def inc(self, name: str, value: float = 1.0, **labels: str) -> None:
-        self._metric(PromCounter, name, labels).inc(value)
+        self.child(name, "inc", **labels).inc(value)
 
     def observe(self, name: str, value: float, **labels: str) -> None:
-        self._metric(PromHistogram, name, labels).observe(value)
+        self.child(name, "observe", **labels).observe(value)
 
     def set(self, name: str, value: float, **labels: str) -> None:
-        self._metric(PromGauge, name, labels).set(value)
+        self.child(name, "set", **labels).set(value)
+
+
+def _collector(family: Family, registry: CollectorRegistry) -> Any:
+    labels = list(family.labels)
+    if family.kind == "counter":
+        return PromCounter(family.name, family.help, labels, registry=registry)
+    if family.kind == "gauge":
+        return PromGauge(family.name, family.help, labels, registry=registry)
+    buckets = BUCKETS.get(family.name, PromHistogram.DEFAULT_BUCKETS)
+    return PromHistogram(family.name, family.help, labels, registry=registry, buckets=buckets)
+
+
+class _Bound:
+    """`bind` for any other `Metrics`: each call passes the bound name and labels on."""
+
+    def __init__(self, metrics: Metrics, name: str, labels: dict[str, str]) -> None:
+        self._metrics, self._name, self._labels = metrics, name, labels
+
+    def inc(self, amount: float = 1.0) -> None:
+        self._metrics.inc(self._name, amount, **self._labels)
+
+    def observe(self, amount: float) -> None:
+        self._metrics.observe(self._name, amount, **self._labels)
+
+    def set(self, value: float) -> None:
+        self._metrics.set(self._name, value, **self._labels)
+
+
+def bind(metrics: Metrics, name: str, **labels: str) -> Instrument:
+    """`name` with these labels, looked up once: hold it and call it on the hot path."""
+    if isinstance(metrics, PrometheusMetrics):
+        child: Instrument = metrics.child(name, **labels)
+        return child
+    if name not in FAMILIES:
+        raise KeyError(f"{name!r} is not a family of flashsale/metric_catalog.py")
+    return _Bound(metrics, name, labels)
+
+
+class Children:
+    """A family whose label values are known only at run time but bounded (the sales a
+    process sees, the configured channels): each child is bound on first use and kept."""
+
+    def __init__(self, metrics: Metrics, name: str) -> None:
+        self._metrics = metrics
+        self._name = name
+        self._label_names = FAMILIES[name].labels
+        self._bound: dict[tuple[str, ...], Instrument] = {}
+
+    def of(self, *values: str) -> Instrument:
+        """The child with these label values, in the catalog's order of label names."""
+        child = self._bound.get(values)
+        if child is None:
+            labels = dict(zip(self._label_names, values, strict=True))
+            child = self._bound[values] = bind(self._metrics, self._name, **labels)
+        return child
+
+    def forget(self, *values: str) -> None:
+        """Drop a child (a pruned sale): a PrometheusMetrics series is removed too."""
+        if self._bound.pop(values, None) is not None and isinstance(
+            self._metrics, PrometheusMetrics
+        ):
+            self._metrics.family(self._name).remove(*values)

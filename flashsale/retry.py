@@ -24,7 +24,7 @@ from flashsale.consumer_loop import Stopped
 from flashsale.contracts import ContractError
 from flashsale.dlq import DeadLetterSink, dead_letter_from
 from flashsale.failures import Verdict, is_infrastructure, route_failure
-from flashsale.metrics import Metrics
+from flashsale.metrics import Metrics, bind
 
 __all__ = ["DeadLetters", "Retrier", "RetryPolicy"]
 
@@ -158,11 +158,10 @@ class DeadLetters:
     ) -> None:
         self._sink = sink
         self._retrier = retrier
-        self._metrics = metrics
-        self._consumer = consumer
+        self._dead_lettered = bind(metrics, "flashsale_dlq_messages_total", consumer=consumer)
 
     def send(self, msg: Message, exc: BaseException) -> None:
-        self._metrics.inc("flashsale_dlq_messages_total", consumer=self._consumer)
+        self._dead_lettered.inc()
         letter = dead_letter_from(msg, exc)
         self._retrier.until_done(lambda: self._sink.send(letter), "dead letter")
 

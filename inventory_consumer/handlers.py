@@ -15,9 +15,10 @@ from collections.abc import Callable, Sequence
 
 from confluent_kafka import Message
 
+from flashsale.consumer_loop import BatchCounts
 from flashsale.contracts import ContractError, OrderPlaced, OrderVoided, decode_event
 from flashsale.failures import is_stock_refusal
-from flashsale.metrics import Metrics
+from flashsale.metrics import Metrics, bind
 from flashsale.retry import DeadLetters, Retrier, RetryPolicy
 from inventory_consumer.plan import plan_batch
 from inventory_consumer.ports import BatchStore, DeadLetterSink, StockDrift
@@ -36,6 +37,23 @@ def decode_order_message(msg: Message) -> OrderPlaced | OrderVoided:
     return event
 
 
+CONSUMER = "inventory"  # the `consumer` label of the families both consumers export
+
+
+class InventoryMetrics:
+    """The handler's metric families, their labels bound once."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.batches = BatchCounts(metrics, CONSUMER)
+        self.batch_seconds = bind(metrics, "flashsale_inventory_batch_seconds")
+        self.transaction_seconds = bind(
+            metrics, "flashsale_db_transaction_seconds", consumer=CONSUMER
+        )
+        self.created = bind(metrics, "flashsale_orders_written_total", status="CREATED")
+        self.failed = bind(metrics, "flashsale_orders_written_total", status="FAILED")
+        self.drift = bind(metrics, "flashsale_inventory_drift_total")
+
+
 class InventoryBatchHandler:
     def __init__(
         self,
@@ -49,11 +67,11 @@ class InventoryBatchHandler:
         drift: StockDrift | None = None,
     ) -> None:
         self._store = store
-        self._metrics = metrics
         self._throttle = throttle
         self._drift = drift
         self._retry = Retrier(policy, stop, rand, what="inventory batch")
-        self._dead_letters = DeadLetters(dlq, self._retry, metrics, consumer="inventory")
+        self._dead_letters = DeadLetters(dlq, self._retry, metrics, consumer=CONSUMER)
+        self._metrics = InventoryMetrics(metrics)
 
     def __call__(self, messages: Sequence[Message]) -> None:
         items = self._dead_letters.decode(messages, decode_order_message)
@@ -61,14 +79,16 @@ class InventoryBatchHandler:
             self._retry.sleep(self._throttle.reserve(len(items)))
         started = time.monotonic()
         self._retry.settle(items, self._apply, self._reject)
-        self._metrics.observe("flashsale_inventory_batch_seconds", time.monotonic() - started)
+        self._metrics.batch_seconds.observe(time.monotonic() - started)
+        self._metrics.batches.handled(len(messages))
 
     def _apply(self, items: Sequence[Item]) -> None:
-        outcome = self._store.apply(plan_batch(event for _, event in items))
-        for name in ("created", "duplicates", "rejected", "reinstated", "tombstones"):
-            self._metrics.inc(
-                "flashsale_inventory_orders_total", getattr(outcome, name), result=name
-            )
+        plan = plan_batch(event for _, event in items)
+        started = time.perf_counter()
+        outcome = self._store.apply(plan)  # one transaction
+        self._metrics.transaction_seconds.observe(time.perf_counter() - started)
+        self._metrics.created.inc(outcome.created)
+        self._metrics.failed.inc(outcome.rejected + outcome.tombstones)
 
     def _reject(self, item: Item, exc: Exception) -> None:
         """Bisection pinned this one message: the database refuses it for good. (Without a
@@ -86,9 +106,10 @@ class InventoryBatchHandler:
         and never puts it back on sale."""
         ids = (placed.sale_id, str(placed.order_id), placed.user_id)
         log.warning("stock drift: PostgreSQL has no stock for order %s of sale %s", ids[1], ids[0])
-        self._metrics.inc("flashsale_inventory_drift_total")
+        self._metrics.drift.inc()
         self._retry.until_done(lambda: drift.record_drift(*ids), "recording drift in Redis")
         self._retry.until_done(lambda: self._store.refuse_oversold(placed), "refusing the order")
+        self._metrics.failed.inc()  # at most: a redelivery finds the row already written
 
     def _dead_letter(self, msg: Message, event: OrderPlaced | OrderVoided, exc: Exception) -> None:
         self._dead_letters.send(msg, exc)
@@ -100,3 +121,4 @@ class InventoryBatchHandler:
             self._retry.until_done(
                 lambda: self._store.fail_placed(event, reason), "the dead letter's FAILED row"
             )
+            self._metrics.failed.inc()

@@ -1,6 +1,7 @@
 """Entry point: `python -m notification_consumer`. Runs until SIGTERM/SIGINT, which lets the
 batch in hand finish, commits its offsets and closes. Its metrics (notifications sent and
-failed, dead letters) are served on FLASHSALE_NOTIFICATION_METRICS_PORT."""
+failed, dead letters, batches; every family of the catalog listed from the start) are
+served on FLASHSALE_NOTIFICATION_METRICS_PORT."""
 
 from flashsale.metrics import PrometheusMetrics
 from flashsale.process import configure_logging, expose_metrics, stop_on_signals
@@ -13,7 +14,7 @@ def main() -> None:
     configure_logging("notification_consumer")
     stop = stop_on_signals()
     expose_metrics(settings.metrics_port, settings.metrics_host)
-    bootstrap(settings, stop, metrics=PrometheusMetrics()).run()
+    bootstrap(settings, stop, metrics=PrometheusMetrics(service="notification_consumer")).run()
 
 
 if __name__ == "__main__":

@@ -15,8 +15,9 @@ from functools import partial
 
 from confluent_kafka import Message
 
+from flashsale.consumer_loop import BatchCounts
 from flashsale.contracts import Event, decode_event
-from flashsale.metrics import Metrics
+from flashsale.metrics import Children, Metrics
 from flashsale.retry import DeadLetters, Retrier, RetryPolicy
 from notification_consumer.notices import Notice, notice_for
 from notification_consumer.ports import (
@@ -30,6 +31,7 @@ from notification_consumer.ports import (
 __all__ = ["NotificationBatchHandler", "SendFailed", "SendPolicy"]
 
 Item = tuple[Notice, Message]
+CONSUMER = "notifications"  # the `consumer` label of the families both consumers export
 
 
 class SendFailed(Exception):
@@ -62,11 +64,12 @@ class NotificationBatchHandler:
         self._store = store
         self._channels = channels
         self._kind_channels = kind_channels
-        self._metrics = metrics
+        self._notified = Children(metrics, "flashsale_notifications_total")  # by channel
+        self._batches = BatchCounts(metrics, CONSUMER)
         self._email_domain = policy.email_domain
         retry = RetryPolicy(policy.max_attempts, policy.base_s, policy.cap_s)
         self._retry = Retrier(retry, stop, what="notice")
-        self._dead_letters = DeadLetters(dlq, self._retry, metrics, consumer="notifications")
+        self._dead_letters = DeadLetters(dlq, self._retry, metrics, consumer=CONSUMER)
 
     def __call__(self, messages: Sequence[Message]) -> None:
         notices: dict[tuple[object, str], Item] = {}
@@ -76,12 +79,15 @@ class NotificationBatchHandler:
                 notices.setdefault(notice.key, (notice, msg))  # a duplicate in the batch
         for item in notices.values():  # one at a time: a retry never redoes another notice
             self._retry.settle([item], self._deliver, self._reject)
+        self._batches.handled(len(messages))
 
     def _deliver(self, items: Sequence[Item]) -> None:
         for notice, msg in items:
             claim = self._claim(notice)  # a DB error here is routed by settle: nothing sent
             if claim.state is ClaimState.CLAIMED:
                 self._send_and_record(notice, msg, claim)
+            else:  # DONE: sent before (a redelivery, or a duplicate event)
+                self._notified.of(notice.channel, "skipped").inc()
 
     def _claim(self, notice: Notice) -> Claim:
         """Wait while another claimant holds the notice: it sends it, or its lease runs out
@@ -99,8 +105,7 @@ class NotificationBatchHandler:
         recorded = self._retry.until_done(
             lambda: self._store.record(notice, claim, sent, attempts), "recording a notice"
         )
-        self._metrics.inc("flashsale_notifications_total", channel=notice.channel,
-                          result="sent" if sent else "failed")  # fmt: skip
+        self._notified.of(notice.channel, "sent" if sent else "failed").inc()
         if error is not None and recorded:  # not recorded: a later claimant owns it now
             self._dead_letters.send(msg, error)
 

@@ -42,7 +42,8 @@ def create_app(
     settings: OrderServiceSettings | None = None, services: Services | None = None
 ) -> FastAnswers:
     settings = settings or OrderServiceSettings()
-    services = services or bootstrap(settings, metrics=PrometheusMetrics())
+    metrics = PrometheusMetrics(service="order_service")  # /metrics lists every family now
+    services = services or bootstrap(settings, metrics=metrics)
     return FastAnswers(
         create_api(settings, services),
         services.deps.flags,
@@ -50,4 +51,5 @@ def create_app(
         retry_after_s=settings.retry_after_s,
         max_body=settings.max_body_bytes,
         max_header=settings.max_header_bytes,
+        on_sold_out=services.deps.metrics.sold_out.inc,
     )

@@ -38,6 +38,7 @@ from order_service.ports import (
 from order_service.recovery import Recovery
 from order_service.settings import OrderServiceSettings
 from order_service.soldout import StockChannelFlags
+from order_service.telemetry import OrderMetrics
 
 __all__ = ["Services", "bootstrap", "redis_pool"]
 
@@ -98,12 +99,13 @@ def bootstrap(
     is missing) carries the missing Redis adapters and the stock channel. `clock` (wall
     time) dates orders and drives recovery; breaker and flags keep monotonic clocks."""
     closers: list[Closer] = []
+    metrics = metrics or NullMetrics()
     on_redis = _redis_adapters(settings, closers, redis, reservations, idempotency, stock)
     on_sql = _sql_adapters(settings, closers, sales, orders, payments)
     deps = Deps(
         reservations=on_redis.reservations,
         idempotency=on_redis.idempotency,
-        publisher=publisher or _kafka_publisher(settings, closers),
+        publisher=publisher or _kafka_publisher(settings, closers, metrics),
         sales=on_sql.sales,
         stock=on_redis.stock,
         orders=on_sql.orders,
@@ -111,7 +113,7 @@ def bootstrap(
         flags=flags or StockChannelFlags(settings.sold_out_ttl_s),
         breaker=breaker or KafkaBreaker(settings.kafka_breaker_cooldown_s),
         retry_after_s=settings.retry_after_s,
-        metrics=metrics or NullMetrics(),
+        metrics=OrderMetrics(metrics),
         clock=clock,
     )
     services = Services(settings, deps, _recovery(settings, deps), on_redis.client, closers)
@@ -176,13 +178,15 @@ def _sql_adapters(
     )
 
 
-def _kafka_publisher(settings: OrderServiceSettings, closers: list[Closer]) -> OrderPublisher:
+def _kafka_publisher(
+    settings: OrderServiceSettings, closers: list[Closer], metrics: Metrics
+) -> OrderPublisher:
     config = producer_config(
         settings.kafka_bootstrap,
         settings.service_name,
         **{"delivery.timeout.ms": settings.kafka_delivery_timeout_ms},
     )
-    publisher = KafkaOrderPublisher(AsyncProducer(config), settings.orders_topic)
+    publisher = KafkaOrderPublisher(AsyncProducer(config), settings.orders_topic, metrics)
     closers.append(lambda: publisher.close(5.0))
     return publisher
 
@@ -197,6 +201,7 @@ def _recovery(settings: OrderServiceSettings, deps: Deps) -> Recovery:
         clock=deps.clock,
         prune_after_s=settings.prune_ended_after_s,
         prune_every=settings.prune_every_rounds,
+        on_pruned=deps.metrics.forget_sale,
     )
 
 

@@ -15,7 +15,6 @@ import orjson
 
 from flashsale.async_producer import DeliveryFailed
 from flashsale.contracts import CreateSale, OrderPlaced, OrderStatus, PayOrder, PlaceOrder, encode
-from flashsale.metrics import Metrics, NullMetrics
 from order_service.breaker import KafkaBreaker
 from order_service.domain import Outcome, Reservation, placed_event, void_event
 from order_service.payments import PaymentOutcome
@@ -31,6 +30,7 @@ from order_service.ports import (
 )
 from order_service.redelivery import settle_void
 from order_service.soldout import StockChannelFlags
+from order_service.telemetry import OrderMetrics
 
 __all__ = ["Answer", "Deps", "create_sale", "order_status", "pay_order", "place_order"]
 
@@ -64,7 +64,7 @@ class Deps:
     flags: StockChannelFlags
     breaker: KafkaBreaker
     retry_after_s: int = 1
-    metrics: Metrics = field(default_factory=NullMetrics)
+    metrics: OrderMetrics = field(default_factory=OrderMetrics)
     # Runs a coroutine in the background (bootstrap keeps the task and cancels it on stop).
     spawn: Callable[[Coroutine[Any, Any, Any]], None] = lambda coro: coro.close()
     clock: Callable[[], float] = time.time
@@ -109,7 +109,8 @@ async def place_order(
     if stored is not None:
         return Answer.loads(stored)
     try:
-        answer = SOLD_OUT if deps.flags.is_sold_out(sale_id) else await _place(command, deps)
+        sold_out = deps.flags.is_sold_out(sale_id) and deps.metrics.flag_answered_sold_out()
+        answer = SOLD_OUT if sold_out else await _place(command, deps)
     except Exception:  # Redis or PostgreSQL failed mid-way: the app answers 503
         await deps.idempotency.forget(sale_id, user_id, idempotency_key)
         raise
@@ -138,7 +139,7 @@ async def _place(command: PlaceOrder, deps: Deps) -> Answer:
         deps.flags.mark(command.sale_id)
     elif reservation.stock_left is not None:  # stock came back (a void, an expiry)
         deps.flags.clear(command.sale_id)
-    deps.metrics.inc("flashsale_admission_total", outcome=reservation.outcome.value)
+    deps.metrics.admission(command.sale_id, reservation)
     if reservation.outcome is not Outcome.RESERVED:
         return _refusal(reservation, deps)
     return await _publish(placed, payload, deps)

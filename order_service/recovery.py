@@ -49,6 +49,7 @@ class Recovery:
         clock: Callable[[], float] = time.time,
         prune_after_s: float = 3600.0,
         prune_every: int = 30,
+        on_pruned: Callable[[str], None] = lambda _sale_id: None,
     ) -> None:
         self._reservations = reservations
         self._publisher = publisher
@@ -59,6 +60,7 @@ class Recovery:
         self._prune_after_ms = int(prune_after_s * 1000)
         self._prune_every = prune_every
         self._rounds = 0
+        self._on_pruned = on_pruned  # the sale's stock gauge goes with it
 
     async def run_once(self) -> RecoveryRound:
         voids = await self._reservations.due_voids(self._batch)
@@ -78,7 +80,10 @@ class Recovery:
         if (self._rounds - 1) % self._prune_every:
             return []
         cutoff_ms = int(self._clock() * 1000) - self._prune_after_ms
-        return await self._reservations.prune_ended(cutoff_ms)
+        pruned = await self._reservations.prune_ended(cutoff_ms)
+        for sale_id in pruned:
+            self._on_pruned(sale_id)
+        return pruned
 
     async def _republish(self, due: Due) -> bool:
         if not await publish_due(due, OrderPlaced, self._publisher, self._breaker):

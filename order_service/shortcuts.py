@@ -15,6 +15,8 @@ earlier 202, which must be answered again (the handler looks it up first).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from flashsale.asgi import answer, is_sold_out_order, oversized, precomputed
@@ -32,6 +34,7 @@ class FastAnswers:
         retry_after_s: int,
         max_body: int,
         max_header: int = 8192,
+        on_sold_out: Callable[[], None] = lambda: None,
     ) -> None:
         self.app = app
         self.flags = flags
@@ -39,6 +42,8 @@ class FastAnswers:
         self.max_body = max_body
         self.max_header = max_header
         self.in_flight = 0
+        # A pre-bound counter's inc (telemetry.py): the only metrics work of this path.
+        self.on_sold_out = on_sold_out
         retry = (b"retry-after", str(retry_after_s).encode())
         self.sold_out = precomputed(409, b'{"error":"sold_out"}')
         self.overloaded = precomputed(503, b'{"error":"overloaded"}', retry)
@@ -48,6 +53,7 @@ class FastAnswers:
             await self.app(scope, receive, send)
             return
         if is_sold_out_order(scope, self.flags):
+            self.on_sold_out()
             await answer(send, self.sold_out)
             return
         if self.in_flight >= self.max_in_flight:

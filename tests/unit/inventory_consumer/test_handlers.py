@@ -242,3 +242,19 @@ def test_an_event_that_does_not_belong_on_the_orders_topic_is_dead_lettered() ->
     assert [(letter.source_offset, letter.error_type) for letter in dlq.letters] == [
         (1, "ContractError")
     ]
+
+
+def test_a_batch_is_counted_consumed_sized_timed_and_its_rows_by_status() -> None:
+    orders = [_order() for _ in range(4)]
+    store = FakeStore(poison={orders[1].order_id: IntegrityError("UPDATE", {}, Exception("x"))})
+    metrics = RecordingMetrics()
+    batch = [_msg(encode(o), i) for i, o in enumerate(orders)] + [_msg(b"{not json", 9)]
+    _handler(store, FakeDlq(), metrics=metrics)(batch)
+    assert metrics.count("flashsale_consumed_messages_total", consumer="inventory") == 5
+    assert metrics.observations["flashsale_batch_size"] == [5]
+    assert metrics.count("flashsale_orders_written_total", status="CREATED") == 3
+    assert metrics.count("flashsale_orders_written_total", status="FAILED") == 1  # the poison
+    assert metrics.count("flashsale_dlq_messages_total", consumer="inventory") == 2
+    # Bisection: 4 (fails), 2 (fails), 1 (ok), 1 (fails), 2 (ok): the commits are timed.
+    assert len(metrics.observations["flashsale_db_transaction_seconds"]) == 2
+    assert len(metrics.observations["flashsale_inventory_batch_seconds"]) == 1

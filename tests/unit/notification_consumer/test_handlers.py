@@ -170,6 +170,18 @@ def test_a_notice_for_a_channel_nobody_configured_is_failed_dead_lettered_and_co
     assert [(letter.source_offset, letter.error_type) for letter in dlq.letters] == [
         (1, "SendFailed")
     ]
-    assert metrics.count("flashsale_notifications_total", channel="email", result="sent") == 1
-    assert metrics.count("flashsale_notifications_total", channel="sms", result="failed") == 1
+    assert metrics.count("flashsale_notifications_total", channel="email", outcome="sent") == 1
+    assert metrics.count("flashsale_notifications_total", channel="sms", outcome="failed") == 1
     assert metrics.count("flashsale_dlq_messages_total", consumer="notifications") == 1
+
+
+def test_a_notice_sent_before_is_counted_skipped_and_every_message_consumed() -> None:
+    store, email, metrics = FakeStore(), FakeChannel(), RecordingMetrics()
+    handler = _handler(store, email, FakeChannel(), FakeDlq(), metrics)
+    created = _created()
+    handler(_msgs(created))
+    handler(_msgs(created, created, start=1))  # a redelivery: one notice, sent already
+    assert metrics.count("flashsale_notifications_total", channel="email", outcome="sent") == 1
+    assert metrics.count("flashsale_notifications_total", channel="email", outcome="skipped") == 1
+    assert metrics.count("flashsale_consumed_messages_total", consumer="notifications") == 3
+    assert metrics.observations["flashsale_batch_size"] == [1, 2]

@@ -63,5 +63,5 @@ def test_main_serves_the_notification_metrics_on_its_own_port(
     monkeypatch.setattr(entry_point, "configure_logging", lambda _service: None)
     entry_point.main()
     [app] = apps
-    sent = 'flashsale_notifications_total{channel="email",result="sent"}'
+    sent = 'flashsale_notifications_total{channel="email",outcome="sent"}'
     assert sent in app.scraped
