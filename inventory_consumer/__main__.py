@@ -20,7 +20,7 @@ def main() -> None:
     configure_logging("inventory_consumer")
     stop = stop_on_signals()
     expose_metrics(settings.metrics_port, settings.metrics_host)
-    bootstrap(settings, stop, metrics=PrometheusMetrics()).run()
+    bootstrap(settings, stop, metrics=PrometheusMetrics(service="inventory_consumer")).run()
 
 
 if __name__ == "__main__":

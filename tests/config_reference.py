@@ -24,6 +24,7 @@ END = "<!-- /config-reference -->"
 
 
 def settings_classes() -> dict[str, type[BaseSettings]]:
+    from flashsale.autoscale.settings import PoolSettings
     from flashsale.demo.settings import DemoSettings
     from flashsale.settings import InfraSettings
     from gateway.settings import GatewaySettings
@@ -36,6 +37,7 @@ def settings_classes() -> dict[str, type[BaseSettings]]:
         "gateway": GatewaySettings,
         "order_service": OrderServiceSettings,
         "inventory_consumer": InventoryConsumerSettings,
+        "inventory_consumer.pool (the autoscaler)": PoolSettings,
         "notification_consumer": NotificationConsumerSettings,
         "flashsale demo": DemoSettings,
     }

@@ -8,14 +8,18 @@ PY=${PYTHON:-$ROOT/.venv/bin/python}
 GATEWAY_PORT=${FLASHSALE_GATEWAY_PORT:-18080}
 ORDER_PORT=${FLASHSALE_ORDER_SERVICE_PORT:-18081}
 SMTP_PORT=${FLASHSALE_SMTP_PORT:-11025}
+INVENTORY_PORT=${FLASHSALE_POOL_METRICS_PORT:-18091}
+NOTIFICATION_PORT=${FLASHSALE_NOTIFICATION_METRICS_PORT:-18092}
 # name:port (port 0: a consumer with no HTTP port). Started in this order.
-SERVICES=("mailsink:$SMTP_PORT" "order_service:$ORDER_PORT" "gateway:$GATEWAY_PORT" "inventory_consumer:0" "notification_consumer:0")
+SERVICES=("mailsink:$SMTP_PORT" "order_service:$ORDER_PORT" "gateway:$GATEWAY_PORT" "inventory_consumer:$INVENTORY_PORT" "notification_consumer:$NOTIFICATION_PORT")
 
 command_of() { # the python -m arguments of a service
   case $1 in
     # A local SMTP server that keeps every mail in a Maildir (.run/mail/new): what
     # Mailpit is in the compose stack. The notification consumer sends real SMTP to it.
     mailsink) mkdir -p "$RUN/mail/cur" "$RUN/mail/new" "$RUN/mail/tmp"; echo "aiosmtpd -n -l 127.0.0.1:$SMTP_PORT -c aiosmtpd.handlers.Mailbox $RUN/mail" ;;
+    # The autoscaling supervisor: it runs 1..N `python -m inventory_consumer` workers on lag.
+    inventory_consumer) echo "inventory_consumer.pool" ;;
     *) echo "$1" ;;
   esac
 }
@@ -43,6 +47,19 @@ FLASHSALE_MAILDIR=$RUN/mail
 # The inventory consumer's write cap (peak shaving), well below the rate the demo's burst
 # admits orders, so the demo shows the Kafka lag grow and drain. 0: unthrottled.
 FLASHSALE_MAX_ORDERS_PER_SECOND=${FLASHSALE_MAX_ORDERS_PER_SECOND:-50}
+# Each base URL answers /metrics. The inventory consumer's is its pool supervisor's, which
+# adds up its workers' figures; the pool scales between 1 and 4 workers on the lag (low
+# thresholds here, so the demo's backlog of about a thousand orders shows a scale-up).
+# Backpressure: the gateway reads the pool's lag from Redis and lowers its global rate
+# while the lag is over FLASHSALE_GATEWAY_BACKPRESSURE_HIGH_LAG.
+FLASHSALE_GATEWAY_LAG_REDIS_URL=$FLASHSALE_REDIS_URL
+FLASHSALE_INVENTORY_CONSUMER_URL=http://127.0.0.1:$INVENTORY_PORT
+FLASHSALE_NOTIFICATION_CONSUMER_URL=http://127.0.0.1:$NOTIFICATION_PORT
+FLASHSALE_POOL_METRICS_PORT=$INVENTORY_PORT
+FLASHSALE_NOTIFICATION_METRICS_PORT=$NOTIFICATION_PORT
+FLASHSALE_POOL_SCALE_UP_LAG=${FLASHSALE_POOL_SCALE_UP_LAG:-500}
+FLASHSALE_POOL_SCALE_DOWN_LAG=${FLASHSALE_POOL_SCALE_DOWN_LAG:-100}
+FLASHSALE_POOL_COOLDOWN_S=${FLASHSALE_POOL_COOLDOWN_S:-5}
 ENV
 }
 
