@@ -11,6 +11,7 @@ supervisor and each replica runs `python -m inventory_consumer` (infra/k8s/).
 
 from __future__ import annotations
 
+import os
 import sys
 
 from flashsale.autoscale.bootstrap import PoolTarget, bootstrap_pool
@@ -30,8 +31,19 @@ def main() -> None:
         topic=consumer.orders_topic,
         redis_url=consumer.redis_url,
         drop_env=("FLASHSALE_INVENTORY_METRICS_PORT",),
+        env=worker_env(consumer.max_orders_per_second, settings.max_workers),
     )
     bootstrap_pool(settings, target, stop_on_signals()).run()
+
+
+def worker_env(write_cap: float, max_workers: int) -> dict[str, str]:
+    """The workers' environment. FLASHSALE_MAX_ORDERS_PER_SECOND is what the database
+    takes, for the whole pool: each worker gets its share of it, so scaling out drains
+    the lag faster up to the cap and never past it (0: no cap)."""
+    env = dict(os.environ)
+    if write_cap > 0:
+        env["FLASHSALE_MAX_ORDERS_PER_SECOND"] = str(write_cap / max_workers)
+    return env
 
 
 if __name__ == "__main__":
