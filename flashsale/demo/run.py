@@ -30,9 +30,10 @@ def run_demo(
 ) -> DemoOutcome:
     run = f"{int(time.time())}-{secrets.token_hex(2)}"
     sale_id = f"{plan.sale_prefix}-{run}"
+    if settings.dashboard_url:  # first: a moment to open it before the burst starts
+        announce(f"watch it live: {settings.dashboard_url}")
     _warm_up(settings, f"{plan.sale_prefix}-warmup-{run}")
     create_sale(settings, sale_id, plan.stock)
-    # Hook: once there is a dashboard, announce its URL here, before the burst starts.
     announce(
         f"sale {sale_id}: {plan.stock:,} units, {plan.attempts:,} attempts from "
         f"{plan.users:,} users, {plan.concurrency} at a time"

@@ -29,3 +29,5 @@ class DemoSettings(InfraSettings):
     admin_token: SecretStr
     # Where the local SMTP sink keeps its mail (make up); None: emails are not counted.
     maildir: Path | None = None
+    # The live dashboard (make up), announced before the burst so a person can watch it.
+    dashboard_url: str | None = None

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ["gateway", "order_service", "inventory_consumer", "notification_consumer"]
+SERVICES = ["gateway", "order_service", "inventory_consumer", "notification_consumer", "dashboard"]
 PRODUCTION = ["flashsale", *SERVICES, "loadtests"]
 MAX_MODULE_LINES = 250
 MAX_FUNCTION_LINES = 40
