@@ -5,6 +5,12 @@
 # Both stages use the same base image, so the venv's interpreter link (/usr/local/bin/python)
 # is valid in the runtime stage too.
 
+# --- assets: the dashboard's chart library (uPlot), pinned by dashboard/package-lock.json ---
+FROM node:22.20.0-bookworm-slim AS assets
+WORKDIR /dashboard
+COPY dashboard/package.json dashboard/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+
 # --- builder: the project as a wheel, installed with its dependencies into /opt/venv --------
 FROM python:3.12.12-slim-trixie AS builder
 
@@ -19,6 +25,7 @@ COPY gateway/ gateway/
 COPY order_service/ order_service/
 COPY inventory_consumer/ inventory_consumer/
 COPY notification_consumer/ notification_consumer/
+COPY dashboard/ dashboard/
 
 # Every dependency ships binary wheels (confluent-kafka bundles librdkafka, psycopg[binary]
 # bundles libpq): no compiler is needed. The venv gets no pip of its own (the builder's pip
@@ -39,6 +46,8 @@ RUN groupadd --system --gid 10001 flashsale \
        --home-dir /nonexistent --shell /usr/sbin/nologin flashsale
 
 COPY --from=builder /opt/venv /opt/venv
+# Where dashboard/app.py serves it from: beside the installed package.
+COPY --from=assets /dashboard/node_modules/uplot/dist /opt/venv/lib/python3.12/site-packages/dashboard/node_modules/uplot/dist
 
 # Numeric, so that a runtime can check it is not root without reading /etc/passwd
 # (Kubernetes' runAsNonRoot does exactly that).

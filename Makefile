@@ -20,7 +20,12 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	@touch $@
 
-install: $(VENV)/.installed ## Create .venv with the project and its dev tools
+# The dashboard's chart library (uPlot), pinned in dashboard/package.json, served locally.
+dashboard/node_modules/.package-lock.json: dashboard/package.json dashboard/package-lock.json
+	@command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq nodejs npm; }
+	npm ci --prefix dashboard --no-audit --no-fund --loglevel=error
+
+install: $(VENV)/.installed dashboard/node_modules/.package-lock.json ## Create .venv with the project and its dev tools, and the dashboard's chart library
 
 infra-up: ## Start Kafka (KAFKA_BROKERS=3 for a cluster), Redis and PostgreSQL locally, no Docker
 	@bash $(INFRA) up
@@ -54,6 +59,7 @@ test-unit: install ## Unit tests only: no infra needed
 	$(VENV)/bin/pytest tests/unit -q
 
 test: lint typecheck ## ruff + mypy + every test against the real Kafka, Redis and PostgreSQL
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
 	@$(WITH_INFRA) && $(VENV)/bin/pytest -q
 
 bench: install ## Measure the seed's claims side by side in one run (ratios; needs wrk, taskset)

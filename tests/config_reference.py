@@ -24,6 +24,7 @@ END = "<!-- /config-reference -->"
 
 
 def settings_classes() -> dict[str, type[BaseSettings]]:
+    from dashboard.settings import DashboardSettings
     from flashsale.autoscale.settings import PoolSettings
     from flashsale.demo.settings import DemoSettings
     from flashsale.settings import InfraSettings
@@ -39,6 +40,7 @@ def settings_classes() -> dict[str, type[BaseSettings]]:
         "inventory_consumer": InventoryConsumerSettings,
         "inventory_consumer.pool (the autoscaler)": PoolSettings,
         "notification_consumer": NotificationConsumerSettings,
+        "dashboard": DashboardSettings,
         "flashsale demo": DemoSettings,
     }
 

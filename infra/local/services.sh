@@ -8,10 +8,11 @@ PY=${PYTHON:-$ROOT/.venv/bin/python}
 GATEWAY_PORT=${FLASHSALE_GATEWAY_PORT:-18080}
 ORDER_PORT=${FLASHSALE_ORDER_SERVICE_PORT:-18081}
 SMTP_PORT=${FLASHSALE_SMTP_PORT:-11025}
+DASHBOARD_PORT=${FLASHSALE_DASHBOARD_PORT:-18090}
 INVENTORY_PORT=${FLASHSALE_POOL_METRICS_PORT:-18091}
 NOTIFICATION_PORT=${FLASHSALE_NOTIFICATION_METRICS_PORT:-18092}
 # name:port (port 0: a consumer with no HTTP port). Started in this order.
-SERVICES=("mailsink:$SMTP_PORT" "order_service:$ORDER_PORT" "gateway:$GATEWAY_PORT" "inventory_consumer:$INVENTORY_PORT" "notification_consumer:$NOTIFICATION_PORT")
+SERVICES=("mailsink:$SMTP_PORT" "order_service:$ORDER_PORT" "gateway:$GATEWAY_PORT" "dashboard:$DASHBOARD_PORT" "inventory_consumer:$INVENTORY_PORT" "notification_consumer:$NOTIFICATION_PORT")
 
 command_of() { # the python -m arguments of a service
   case $1 in
@@ -54,6 +55,9 @@ FLASHSALE_MAX_ORDERS_PER_SECOND=${FLASHSALE_MAX_ORDERS_PER_SECOND:-200}
 # Backpressure: the gateway reads the pool's lag from Redis and lowers its global rate
 # while the lag is over FLASHSALE_GATEWAY_BACKPRESSURE_HIGH_LAG.
 FLASHSALE_GATEWAY_LAG_REDIS_URL=$FLASHSALE_REDIS_URL
+# The live dashboard (make demo prints it): rates, lag, stock, workers, the invariants.
+FLASHSALE_DASHBOARD_URL=http://127.0.0.1:$DASHBOARD_PORT
+FLASHSALE_DASHBOARD_PORT=$DASHBOARD_PORT
 FLASHSALE_INVENTORY_CONSUMER_URL=http://127.0.0.1:$INVENTORY_PORT
 FLASHSALE_NOTIFICATION_CONSUMER_URL=http://127.0.0.1:$NOTIFICATION_PORT
 FLASHSALE_POOL_METRICS_PORT=$INVENTORY_PORT
