@@ -150,6 +150,8 @@ def settings_classes(command: list[str]) -> list[type[BaseSettings]]:
             if isinstance(n, ast.Name)
         }
         found = [callback.__globals__.get(n) for n in names]
+    elif "." in command[2]:  # python -m package.module: the settings its main() reads
+        found = list(vars(importlib.import_module(command[2])).values())
     else:
         module = importlib.import_module(f"{command[2]}.settings")
         found = [
@@ -187,8 +189,13 @@ def cli_command(args: list[str]) -> Any:
     return None if isinstance(command, TyperGroup) else command
 
 
-def has_main(package: str) -> bool:
-    entry = ROOT / package / "__main__.py"
+def has_main(target: str) -> bool:
+    """`python -m target` runs a main(): a package's __main__.py, or a module itself."""
+    entry = (
+        ROOT / (target.replace(".", "/") + ".py")
+        if "." in target
+        else ROOT / target / "__main__.py"
+    )
     tree = ast.parse(entry.read_text()) if entry.is_file() else ast.Module(body=[])
     return any(isinstance(n, ast.FunctionDef) and n.name == "main" for n in tree.body)
 
