@@ -108,7 +108,12 @@ def test_the_pool_grows_on_a_backlog_drains_it_shrinks_and_writes_each_order_onc
         eventually(lambda: group_lag(infra.kafka_bootstrap, group, settings.orders_topic) == 0,
                    30, "the offsets committed")  # fmt: skip
         eventually(lambda: workers() == 1, 60, "the pool to shrink back to 1 worker")
-        metrics = _scrape(port)
+        # The gauges are refreshed once per poll, and not while a scale-down waits for its
+        # worker: wait for a scrape taken after the lag was read as drained.
+        lag_series = ("flashsale_consumer_lag", (("group", group),))
+        metrics = eventually(
+            lambda: (m := _scrape(port)).get(lag_series) == 0 and m, 15, "a scrape at lag 0"
+        )
         pool.send_signal(signal.SIGTERM)
         code = pool.wait(60)
 
