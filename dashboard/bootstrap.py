@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 
 from dashboard.adapters.kafka import KafkaTopicOffsets
 from dashboard.adapters.redis import RedisStockLevels, RedisWorkers
-from dashboard.adapters.scrape import HttpCounterScrape
+from dashboard.adapters.scrape import HttpCounterScrape, HttpGaugeScrape
 from dashboard.adapters.sql import PipelineChecks, SqlOrderRows
 from dashboard.handlers import Hub, Sampler, Sources, keep_checking, keep_sampling
 from dashboard.ports import (
@@ -32,6 +32,7 @@ __all__ = ["ADMISSIONS", "GATEWAY_REQUESTS", "Dashboard", "bootstrap"]
 Closer = Callable[[], Awaitable[object]]
 # The counters read, by outcome (declared in flashsale/metric_catalog.py).
 GATEWAY_REQUESTS = "flashsale_gateway_requests_total"
+GATEWAY_BACKPRESSURE = "flashsale_gateway_backpressure"
 ADMISSIONS = "flashsale_admission_total"
 
 
@@ -87,6 +88,7 @@ def bootstrap(
         stock=stock or RedisStockLevels(redis, settings.sale_id),
         workers=workers or RedisWorkers(redis, settings.inventory_group_id),
         checks=checks or PipelineChecks(settings),
+        backpressure=HttpGaugeScrape(http, settings.gateway_url, GATEWAY_BACKPRESSURE),
     )
     sampler = Sampler(
         sources,

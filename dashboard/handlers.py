@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from dashboard.ports import (
     CounterScrape,
+    GaugeScrape,
     InvariantChecks,
     OrderRows,
     StockLevels,
@@ -41,6 +42,8 @@ class Sources:
     stock: StockLevels
     workers: Workers
     checks: InvariantChecks
+    # The gateway's flashsale_gateway_backpressure gauge; None: not shown.
+    backpressure: GaugeScrape | None = None
 
 
 @dataclass
@@ -68,7 +71,10 @@ class Sampler:
             self._guarded("Redis stock", s.stock.read()),
             self._guarded("Redis workers", s.workers.count()),
         )
-        return Readings(gateway, admission, offsets, rows, stock, workers)
+        backpressure = None
+        if s.backpressure is not None:
+            backpressure = await self._guarded("gateway backpressure", s.backpressure.read())
+        return Readings(gateway, admission, offsets, rows, stock, workers, backpressure)
 
     async def sample(self) -> Sample:
         readings = await self.read()

@@ -11,6 +11,7 @@ from dashboard.sample import CheckSummary, Offsets, StockLevel
 
 __all__ = [
     "CounterScrape",
+    "GaugeScrape",
     "InvariantChecks",
     "OrderRows",
     "StockLevels",
@@ -24,6 +25,14 @@ class CounterScrape(Protocol):
 
     async def read(self) -> Mapping[str, float]:
         """The family's value by its label's value ({} when the family is missing)."""
+        ...
+
+
+class GaugeScrape(Protocol):
+    """One unlabelled gauge of a service's /metrics."""
+
+    async def read(self) -> float | None:
+        """The gauge's value, None when the family is missing."""
         ...
 
 

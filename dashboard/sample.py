@@ -87,6 +87,7 @@ class Readings:
     rows: int | None = None  # order rows in PostgreSQL
     stock: StockLevel | None = None
     workers: int | None = None
+    backpressure: float | None = None  # the gateway's gauge: 1 while it holds the rate down
 
     @property
     def sources(self) -> tuple[str, ...]:
@@ -148,6 +149,7 @@ def chart_sample(
         # No key (no autoscaling supervisor, or it died): the one unscaled consumer.
         "workers": readings.workers if readings.workers is not None else 1,
         "checks": checks.as_dict() if checks else None,
+        "backpressure": None if readings.backpressure is None else readings.backpressure > 0,
     }
 
 

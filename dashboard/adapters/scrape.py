@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-__all__ = ["HttpCounterScrape", "counter_by_label"]
+__all__ = ["HttpCounterScrape", "HttpGaugeScrape", "counter_by_label", "gauge_value"]
 
 
 def counter_by_label(text: str, family: str, label: str) -> dict[str, float]:
@@ -29,3 +29,23 @@ class HttpCounterScrape:
         response = await self._client.get(self._url)
         response.raise_for_status()
         return counter_by_label(response.text, self._family, self._label)
+
+
+def gauge_value(text: str, family: str) -> float | None:
+    """The unlabelled gauge `family`, None when the text has no such sample."""
+    for metrics in text_string_to_metric_families(text):
+        for sample in metrics.samples:
+            if sample.name == family and not sample.labels:
+                return float(sample.value)
+    return None
+
+
+class HttpGaugeScrape:
+    def __init__(self, client: httpx.AsyncClient, base_url: str, family: str):
+        self._client, self._family = client, family
+        self._url = base_url.rstrip("/") + "/metrics"
+
+    async def read(self) -> float | None:
+        response = await self._client.get(self._url)
+        response.raise_for_status()
+        return gauge_value(response.text, self._family)

@@ -95,6 +95,9 @@
   function showCounters(s) {
     for (const [key, value] of Object.entries(s.totals)) text("total-" + key, value);
     for (const key of ["lag", "peak_lag", "stock", "workers"]) text("now-" + key, s[key]);
+    const pressure = document.getElementById("now-backpressure");
+    pressure.textContent = s.backpressure == null ? "–" : s.backpressure ? "on" : "off";
+    pressure.style.color = s.backpressure ? "var(--bad)" : "";
     document.getElementById("sale").textContent = s.sale || "none active";
     document.getElementById("clock").textContent = new Date(s.t * 1000).toLocaleTimeString();
   }

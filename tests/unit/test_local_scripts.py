@@ -22,3 +22,12 @@ def test_no_unquoted_heredoc_runs_a_command(script: Path) -> None:
             assert not UNESCAPED_BACKQUOTE.search(line), f"{script.name}: runs {line!r}"
             if line.lstrip().startswith("#"):  # a comment in the file written, not a command
                 assert "$(" not in line, f"{script.name}: runs {line!r}"
+
+
+def test_make_up_names_the_dashboard_and_every_service_url() -> None:
+    """Scripts find a running system through .run/services.env alone; each service's
+    base URL answers /metrics."""
+    written = dict(HEREDOC.findall((ROOT / "infra" / "local" / "services.sh").read_text()))
+    names = set(re.findall(r"^(FLASHSALE_\w+_URL)=", written["ENV"], re.M))
+    services = ["GATEWAY", "ORDER_SERVICE", "INVENTORY_CONSUMER", "NOTIFICATION_CONSUMER"]
+    assert {f"FLASHSALE_{s}_URL" for s in [*services, "DASHBOARD"]} <= names

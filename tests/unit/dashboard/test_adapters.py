@@ -10,7 +10,7 @@ import pytest
 
 from dashboard.adapters.kafka import offsets_of
 from dashboard.adapters.redis import workers_key
-from dashboard.adapters.scrape import counter_by_label
+from dashboard.adapters.scrape import counter_by_label, gauge_value
 from dashboard.adapters.sql import summary_of
 from dashboard.adapters.threads import SharedThreadRead
 from dashboard.bootstrap import ADMISSIONS, GATEWAY_REQUESTS
@@ -87,3 +87,13 @@ async def test_a_blocking_read_still_running_is_shared_not_repeated() -> None:
     assert await waiting == 1
     assert calls == [1]
     assert await read() == 2  # done: the next read is a new one
+
+
+def test_the_backpressure_gauge_is_read_from_the_gateways_text() -> None:
+    text = (
+        "# HELP flashsale_gateway_backpressure 1 while engaged\n"
+        "# TYPE flashsale_gateway_backpressure gauge\n"
+        "flashsale_gateway_backpressure 1.0\n"
+    )
+    assert gauge_value(text, "flashsale_gateway_backpressure") == 1.0
+    assert gauge_value("", "flashsale_gateway_backpressure") is None

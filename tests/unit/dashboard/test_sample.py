@@ -82,3 +82,14 @@ def test_nothing_read_is_a_sample_of_gaps() -> None:
     assert set(sample["rates"].values()) == {None}
     assert (sample["lag"], sample["stock"], sample["checks"]) == (None, None, None)
     assert sample["workers"] == 4
+
+
+def test_backpressure_is_shown_only_when_the_gateway_said() -> None:
+    unknown = chart_sample(0.0, Readings(), Rates({}, {}), 0, None)
+    engaged = chart_sample(0.0, Readings(backpressure=1.0), Rates({}, {}), 0, None)
+    released = chart_sample(0.0, Readings(backpressure=0.0), Rates({}, {}), 0, None)
+    assert (unknown["backpressure"], engaged["backpressure"], released["backpressure"]) == (
+        None,
+        True,
+        False,
+    )
