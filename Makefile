@@ -8,7 +8,7 @@ INFRA := infra/local/infra.sh
 # Targets that need the infra source .run/infra.env unless FLASHSALE_* already point at one.
 WITH_INFRA = if [ -z "$$FLASHSALE_KAFKA_BOOTSTRAP" ]; then bash $(INFRA) up && set -a && source .run/infra.env && set +a; fi
 
-.PHONY: readme compose-up compose-down compose-config help install infra-up infra-down infra-status up down status init lint typecheck test test-unit demo check bench clean
+.PHONY: loadtest readme compose-up compose-down compose-config help install infra-up infra-down infra-status up down status init lint typecheck test test-unit demo check bench clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -71,6 +71,19 @@ check: install ## Check the invariants from the database
 
 demo: up ## Start everything, run one flash sale through it and print the report
 	@set -a && source .run/infra.env && set +a && $(PY) -m flashsale.cli demo
+
+SHAPE ?= steady
+USERS ?= 50
+RATE ?= 10
+TIME ?= 60s
+WORKERS ?= 0
+LOCUST = $(VENV)/bin/locust -f loadtests/locustfile.py
+
+loadtest: up ## Locust buyers through the gateway (SHAPE=steady|spike|soak USERS RATE TIME WORKERS=2), then the invariants
+	@$(WITH_INFRA) && mkdir -p .run/loadtest && sale=loadtest-$$(date +%s) && for i in $$(seq 1 $(WORKERS)); do $(LOCUST) --worker & done; \
+	$(LOCUST) --headless -u $(USERS) -r $(RATE) --run-time $(TIME) --shape $(SHAPE) --sale-id $$sale $(if $(filter-out 0,$(WORKERS)),--master --expect-workers $(WORKERS)) \
+	  --csv .run/loadtest/run --html .run/loadtest/report.html --only-summary $(LOCUST_ARGS); rc=$$?; wait; echo "report: .run/loadtest/report.html"; \
+	$(PY) -m flashsale.cli check --sale $$sale --drain-s 120 && exit $$rc
 
 readme: install ## Regenerate the README's configuration reference from the settings classes
 	@$(PY) -m tests.config_reference
