@@ -64,7 +64,7 @@ test: lint typecheck ## ruff + mypy + every test against the real Kafka, Redis a
 
 bench: install ## Measure the seed's claims side by side in one run (ratios; needs wrk, taskset)
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
-	@$(WITH_INFRA) && $(PY) -m loadtests.bench
+	@$(WITH_INFRA) && $(PY) -m loadtests.bench $(BENCH_ARGS) && $(PY) -m loadtests.bench_report
 
 check: install ## Check the invariants from the database
 	@$(WITH_INFRA) && $(PY) -m flashsale.cli check

@@ -1,101 +1,114 @@
 """`make bench`: the seed's claims, measured side by side in one run on this machine.
 
 Absolute numbers on a shared 2-core box are noise; the ratios inside one run are not.
-Sections:
-1. the cheap paths (429, sold out) against a bare ASGI hello under the same server settings;
-2. the admission path against the synchronous, tightly-coupled checkout it replaces;
-3. the inventory consumer's batched writes against one order per transaction;
-4. the raw limits of Redis (EVALSHA of reserve.lua) and PostgreSQL (pgbench).
+Every row names its baseline, measured in the same run. Sections (`--only` runs some):
+
+- http: the cheap paths (429, sold out) against a bare ASGI hello under the same server
+  settings, then admission against the kindest synchronous checkout (wrk);
+- coupled: claims 1 and 2, the coupled checkout (inventory, payment and logistics stubs
+  over HTTP) against the pipeline under the same fixed load, then with payment down;
+- cap: claims 3 and 4, the DB insert rate at its cap and the peak-shaving arithmetic;
+- burst: claim 5, 100,000 attempts from 50,000 users for 10,000 units;
+- consumer: the inventory consumer's batched writes against one order per transaction;
+- raw: the raw limits of Redis (EVALSHA of reserve.lua) and PostgreSQL (pgbench).
+
+`--only claims` is coupled + cap + burst. The rows go to .run/bench/results.json (a part
+run alone replaces its own rows); `python -m loadtests.bench_report` turns them into the
+README's and docs/benchmarks.md's tables.
 """
 
 from __future__ import annotations
 
 import time
-import uuid
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import typer
 
-from flashsale.contracts import CreateSale
-from flashsale.db import make_engine, upgrade
-from flashsale.db.sales import insert_sale
+from flashsale.db import upgrade
 from flashsale.settings import InfraSettings
-from loadtests import bench_consumer, bench_http, bench_raw, wrk
+from loadtests import bench_consumer, bench_http, bench_raw, claims_burst, claims_cap, wrk
+from loadtests import claims_coupled as coupled
+from loadtests.bench_report import render
+from loadtests.bench_results import Results, result
 
-BASELINE_STOCK = 10_000_000
-
-
-def _baseline_sale(infra: InfraSettings) -> str:
-    sale_id, now = f"bench-sync-{uuid.uuid4().hex[:8]}", datetime.now(UTC)
-    sale = CreateSale(
-        sale_id=sale_id,
-        name="sync baseline",
-        stock=BASELINE_STOCK,
-        starts_at=now - timedelta(minutes=1),
-        ends_at=now + timedelta(hours=1),
-    )
-    with make_engine(infra.database_url).begin() as conn:
-        insert_sale(conn, sale)
-    return sale_id
+Section = Callable[[InfraSettings], list[dict[str, Any]]]
+HELLO = "bare ASGI hello"
+ADMISSION = "admission (Redis+Kafka ack)"
 
 
 def sync_baseline(infra: InfraSettings) -> wrk.Row:
-    """The tightly-coupled checkout under the same server settings and the same wrk load."""
-    sale_id = _baseline_sale(infra)
+    """The kindest synchronous checkout under the same server settings and wrk load."""
+    sale_id = coupled.db_sale(infra)
     env = {"FLASHSALE_DATABASE_URL": infra.database_url}
     with wrk.server("loadtests.baseline_sync:create_app", env, factory=True) as url:
         path = f"{url}/api/sales/{sale_id}/orders"
         return wrk.row("sync checkout (1 DB txn/req)", path, wrk.unique_users("sync"), 201)
 
 
-def _section(title: str) -> None:
-    typer.echo(f"\n== {title}")
+def http_rows(infra: InfraSettings) -> list[dict[str, Any]]:
+    rows = bench_http.run(infra)
+    kindest = sync_baseline(infra)
+    admission = next(r for r in rows if r.name.startswith("admission"))
+    out = [_wrk_result(r, r.ratio, HELLO) for r in rows]
+    out.append(_wrk_result(kindest, kindest.rps / admission.rps, ADMISSION))
+    return out
 
 
-def main(skip_consumer: bool = False, skip_raw: bool = False) -> None:
-    infra = InfraSettings()
+def _wrk_result(row: wrk.Row, ratio: float | None, baseline: str) -> dict[str, Any]:
+    share = row.expected_share
+    return result(row.name, row.rps, row.p50_ms, row.p99_ms, ratio, baseline, expected=share)
+
+
+def rate_rows(rows: list[bench_raw.Row], baselines: dict[str, str]) -> list[dict[str, Any]]:
+    """Rate rows, each against the row named by the first key its name starts with."""
+    by_name = {row.name: row.rate for row in rows}
+    out = []
+    for row in rows:
+        base = next(b for prefix, b in baselines.items() if row.name.startswith(prefix))
+        ratio = row.rate / by_name[base]
+        out.append(result(row.name, row.rate, None, None, ratio, base, unit=row.unit))
+    return out
+
+
+def consumer_rows(infra: InfraSettings) -> list[dict[str, Any]]:
+    return rate_rows(bench_consumer.run(infra), {"": "inventory consumer, batch 1"})
+
+
+def raw_rows(infra: InfraSettings) -> list[dict[str, Any]]:
+    baselines = {"redis": "redis INCR (no script)", "pg": "pg 1 order/txn (4 clients)"}
+    return rate_rows(bench_raw.run(infra), baselines)
+
+
+SECTIONS: dict[str, tuple[str, Section]] = {
+    "http": ("the paths of a flash sale vs a bare ASGI hello; admission vs sync", http_rows),
+    "coupled": ("claims 1-2: coupled checkout vs the pipeline, same fixed load", coupled.run),
+    "cap": ("claims 3-4: the DB at its cap, the peak-shaving arithmetic", claims_cap.run),
+    "burst": ("claim 5: the big burst through the gateway", claims_burst.run),
+    "consumer": ("the inventory consumer's write rate, unthrottled", consumer_rows),
+    "raw": ("raw limits of the stores (redis-benchmark, pgbench)", raw_rows),
+}
+GROUPS = {"claims": ["coupled", "cap", "burst"]}
+
+
+ONLY_HELP = f"a section to run (repeatable): {', '.join([*SECTIONS, *GROUPS])}"
+
+
+def main(only: Annotated[list[str] | None, typer.Option("--only", help=ONLY_HELP)] = None) -> None:
+    names = [n for name in only or [] for n in GROUPS.get(name, [name])] or list(SECTIONS)
+    unknown = [n for n in names if n not in SECTIONS]
+    if unknown:
+        raise typer.BadParameter(f"unknown section(s): {', '.join(unknown)}")
+    infra, results = InfraSettings(), Results()
     upgrade(infra.database_url)
     started = time.monotonic()
-    admission = _admission_rows(infra)
-    if not skip_consumer:
-        _section("3. the inventory consumer's write rate into PostgreSQL, unthrottled")
-        _print_rates(bench_consumer.run(infra))
-    if not skip_raw:
-        _section("4. raw limits of the stores (redis-benchmark, pgbench)")
-        raw = bench_raw.run(infra)
-        _print_rates(raw)
-        evalsha = next(r for r in raw if "EVALSHA" in r.name)
-        typer.echo(
-            f"admission runs at {admission.rps / evalsha.rate:.2f}x the Redis script's raw rate"
-        )
-    typer.echo(f"\nbench took {time.monotonic() - started:.0f} s")
-
-
-def _admission_rows(infra: InfraSettings) -> wrk.Row:
-    """Sections 1 and 2: the HTTP paths, then admission against the coupled checkout."""
-    _section(
-        "1. the paths that carry a flash sale's traffic, vs a bare ASGI hello (same server settings)"
-    )
-    http_rows = bench_http.run(infra)
-    typer.echo(wrk.table(http_rows))
-    _section(
-        "2. admission vs the synchronous, tightly-coupled checkout (wrk, one fresh user per request)"
-    )
-    admission = next(r for r in http_rows if r.name.startswith("admission"))
-    baseline = sync_baseline(infra)
-    baseline.ratio = baseline.rps / http_rows[0].rps
-    typer.echo(wrk.table([admission, baseline]))
-    typer.echo(
-        f"admission answers {admission.rps / baseline.rps:.1f}x the requests/s of the synchronous"
-        f" checkout, p99 {admission.p99_ms:.0f} ms vs {baseline.p99_ms:.0f} ms"
-    )
-    return admission
-
-
-def _print_rates(rows: list[Any]) -> None:
-    for row in rows:
-        typer.echo(f"{row.name:<36} {row.rate:>10,.0f} {row.unit:<9} {row.note}")
+    for name in names:
+        title, measure = SECTIONS[name]
+        typer.echo(f"\n== {name}: {title}")
+        rows = measure(infra)
+        results.put(name, rows)
+        typer.echo(render(rows))
+    typer.echo(f"\nbench took {time.monotonic() - started:.0f} s; rows in {results.path}")
 
 
 if __name__ == "__main__":

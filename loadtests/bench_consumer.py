@@ -28,7 +28,7 @@ from inventory_consumer.bootstrap import bootstrap
 from inventory_consumer.settings import InventoryConsumerSettings
 from loadtests.bench_raw import Row
 
-__all__ = ["run"]
+__all__ = ["count_orders", "fresh_sale", "run"]
 
 # Orders per batch size: enough for a few seconds each; the whole bench stays < 1 min.
 SIZES = {1: 1500, 100: 15000, 500: 15000}
@@ -38,7 +38,7 @@ def _suffix() -> str:
     return uuid.uuid4().hex[:10]
 
 
-def _fresh_sale(engine: Engine, stock: int) -> str:
+def fresh_sale(engine: Engine, stock: int) -> str:
     sale_id = f"bench-{_suffix()}"
     now = datetime.now(UTC)
     with engine.begin() as conn:
@@ -77,7 +77,7 @@ def _preproduce(infra: InfraSettings, topic: str, sale_id: str, n: int) -> None:
     producer.flush(60)
 
 
-def _count(engine: Engine, sale_id: str) -> int:
+def count_orders(engine: Engine, sale_id: str) -> int:
     with engine.connect() as conn:
         return int(
             conn.execute(
@@ -88,7 +88,7 @@ def _count(engine: Engine, sale_id: str) -> int:
 
 def drain_rate(infra: InfraSettings, engine: Engine, batch: int, n: int) -> float:
     """Orders/s the consumer writes with batches of `batch` (unthrottled)."""
-    sale_id = _fresh_sale(engine, n)
+    sale_id = fresh_sale(engine, n)
     settings = InventoryConsumerSettings(
         kafka_bootstrap=infra.kafka_bootstrap,
         database_url=infra.database_url,
@@ -108,10 +108,10 @@ def drain_rate(infra: InfraSettings, engine: Engine, batch: int, n: int) -> floa
     worker.start()
     try:
         deadline = time.monotonic() + 120
-        while (first := _count(engine, sale_id)) == 0 and time.monotonic() < deadline:
+        while (first := count_orders(engine, sale_id)) == 0 and time.monotonic() < deadline:
             time.sleep(0.01)
         started = time.monotonic()
-        while (done := _count(engine, sale_id)) < n and time.monotonic() < deadline:
+        while (done := count_orders(engine, sale_id)) < n and time.monotonic() < deadline:
             time.sleep(0.05)
         elapsed = time.monotonic() - started
     finally:

@@ -24,7 +24,7 @@ from flashsale.settings import InfraSettings
 from flashsale.stock import SaleKeys, load_sale
 from loadtests.wrk import Row, interleaved_rounds, row, server, table, unique_users, wrk
 
-__all__ = ["Row", "run", "table"]
+__all__ = ["Row", "bench_topic", "cleanup", "order_env", "run", "table"]
 
 # The gateway with its limits out of the way: what is measured is the rest of its path.
 NO_LIMITS = {
@@ -46,18 +46,18 @@ def run(infra: InfraSettings | None = None) -> list[Row]:
     infra = infra or InfraSettings()
     sold_out, plenty = asyncio.run(_sales(infra))
     try:
-        with _bench_topic(infra) as topic, ExitStack() as servers:
-            urls = _start_servers(servers, _order_env(infra, topic))
+        with bench_topic(infra) as topic, ExitStack() as servers:
+            urls = _start_servers(servers, order_env(infra, topic))
             return _measure(urls, f"/api/sales/{sold_out}/orders", f"/api/sales/{plenty}/orders")
     finally:
-        asyncio.run(_cleanup(infra, sold_out, plenty))
+        asyncio.run(cleanup(infra, sold_out, plenty))
 
 
-def _start_servers(stack: ExitStack, order_env: dict[str, str]) -> dict[str, str]:
+def _start_servers(stack: ExitStack, order_settings: dict[str, str]) -> dict[str, str]:
     urls = {
         "hello": stack.enter_context(server("loadtests.hello_asgi:app", {})),
         "fastapi": stack.enter_context(server("loadtests.fastapi_hello:app", {})),
-        "order": stack.enter_context(server("order_service.app:create_app", order_env, True)),
+        "order": stack.enter_context(server("order_service.app:create_app", order_settings, True)),
     }
     for name, env in GATEWAYS.items():
         env = {"FLASHSALE_GATEWAY_ORDER_SERVICE_URL": urls["order"], **env}
@@ -87,7 +87,7 @@ def _measure(urls: dict[str, str], sold_path: str, admit_path: str) -> list[Row]
     return [*rows, admission]
 
 
-def _order_env(infra: InfraSettings, topic: str) -> dict[str, str]:
+def order_env(infra: InfraSettings, topic: str) -> dict[str, str]:
     return {
         "FLASHSALE_KAFKA_BOOTSTRAP": infra.kafka_bootstrap,
         "FLASHSALE_REDIS_URL": infra.redis_url,
@@ -100,7 +100,7 @@ def _order_env(infra: InfraSettings, topic: str) -> dict[str, str]:
 
 
 @contextmanager
-def _bench_topic(infra: InfraSettings) -> Iterator[str]:
+def bench_topic(infra: InfraSettings) -> Iterator[str]:
     """A topic of its own, so the bench's orders never reach the real consumers."""
     topic = f"bench.orders.{os.getpid()}.{int(time.time())}"
     admin = AdminClient({"bootstrap.servers": infra.kafka_bootstrap})
@@ -123,7 +123,7 @@ async def _sales(infra: InfraSettings) -> tuple[str, str]:
     return sold_out, plenty
 
 
-async def _cleanup(infra: InfraSettings, *sale_ids: str) -> None:
+async def cleanup(infra: InfraSettings, *sale_ids: str) -> None:
     redis = Redis.from_url(infra.redis_url)
     for sale_id in sale_ids:
         await redis.delete(*SaleKeys(sale_id).all())
