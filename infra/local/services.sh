@@ -49,6 +49,9 @@ FLASHSALE_MAILDIR=$RUN/mail
 # each at 4 workers), well below the rate the demo's burst admits orders, so the demo
 # shows the Kafka lag grow, the pool scale out, and the lag drain. 0: unthrottled.
 FLASHSALE_MAX_ORDERS_PER_SECOND=${FLASHSALE_MAX_ORDERS_PER_SECOND:-200}
+# Unpaid orders are cancelled after a minute locally (15 min by default), so a load test
+# or a demo shows expiry giving the stock back; payments within the minute still win.
+FLASHSALE_ORDER_TTL_S=${FLASHSALE_ORDER_TTL_S:-60}
 # Each base URL answers /metrics. The inventory consumer's is its pool supervisor's, which
 # adds up its workers' figures; the pool scales between 1 and 4 workers on the lag (low
 # thresholds here, so the demo's backlog of about a thousand orders shows a scale-up).
