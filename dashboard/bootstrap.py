@@ -80,10 +80,13 @@ def bootstrap(
     redis = Redis.from_url(settings.redis_url, decode_responses=True)
     engine = make_engine(settings.database_url)
     closers += [http.aclose, redis.aclose, _disposer(engine.dispose)]
+    if offsets is None:
+        kafka = offsets = KafkaTopicOffsets(settings, settings.read_timeout_s)
+        closers.append(_disposer(kafka.close))
     sources = Sources(
         gateway=gateway or _scrape(http, settings.gateway_url, GATEWAY_REQUESTS),
         admission=admission or _scrape(http, settings.order_service_url, ADMISSIONS),
-        offsets=offsets or KafkaTopicOffsets(settings, settings.read_timeout_s),
+        offsets=offsets,
         rows=rows or SqlOrderRows(engine, settings.sale_id),
         stock=stock or RedisStockLevels(redis, settings.sale_id),
         workers=workers or RedisWorkers(redis, settings.inventory_group_id),

@@ -25,11 +25,6 @@ class OrderMetrics:
         """For the sold-out shortcut (shortcuts.py): the one `.inc()` it may afford."""
         return self._outcomes[Outcome.SOLD_OUT]
 
-    def flag_answered_sold_out(self) -> bool:
-        """Count a sold-out answer the local flag gave without asking Redis; True."""
-        self.sold_out.inc()
-        return True
-
     def admission(self, sale_id: str, reservation: Reservation) -> None:
         self._outcomes[reservation.outcome].inc()
         if reservation.stock_left is not None:

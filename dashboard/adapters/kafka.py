@@ -1,13 +1,11 @@
-"""The orders topic's offsets and the inventory group's, read from Kafka by
-`flashsale.lag` (a blocking client: in a thread)."""
+"""The orders topic's offsets and the inventory group's, read from Kafka by one
+`flashsale.lag.LagMonitor` (a blocking client, kept open: in a thread)."""
 
 from __future__ import annotations
 
-from functools import partial
-
 from dashboard.adapters.threads import SharedThreadRead
 from dashboard.sample import Offsets
-from flashsale.lag import PartitionLag, partition_lag
+from flashsale.lag import LagMonitor, PartitionLag
 from flashsale.settings import KafkaSettings
 
 __all__ = ["KafkaTopicOffsets", "offsets_of"]
@@ -24,11 +22,13 @@ def offsets_of(partitions: list[PartitionLag]) -> Offsets:
 class KafkaTopicOffsets:
     def __init__(self, settings: KafkaSettings, timeout_s: float) -> None:
         s = settings
-        self._partitions = SharedThreadRead(
-            partial(
-                partition_lag, s.kafka_bootstrap, s.inventory_group_id, s.orders_topic, timeout_s
-            )
+        self._monitor = LagMonitor(
+            s.kafka_bootstrap, s.inventory_group_id, s.orders_topic, timeout_s
         )
+        self._partitions = SharedThreadRead(self._monitor.partitions)
 
     async def read(self) -> Offsets:
         return offsets_of(await self._partitions())
+
+    def close(self) -> None:
+        self._monitor.close()

@@ -9,14 +9,10 @@ from collections.abc import Callable
 from redis.asyncio import Redis
 
 from dashboard.sample import SaleStock, StockLevel, stock_level
+from flashsale.autoscale.status import workers_key
 from flashsale.stock import SALES_SET, SaleKeys
 
-__all__ = ["RedisStockLevels", "RedisWorkers", "workers_key"]
-
-
-def workers_key(group_id: str) -> str:
-    """Written by the pool supervisor every poll, with a 10 s TTL (issue 9's interface)."""
-    return f"flashsale:pool:{group_id}:workers"
+__all__ = ["RedisStockLevels", "RedisWorkers"]
 
 
 class RedisStockLevels:

@@ -9,7 +9,6 @@ import threading
 import pytest
 
 from dashboard.adapters.kafka import offsets_of
-from dashboard.adapters.redis import workers_key
 from dashboard.adapters.scrape import counter_by_label, gauge_value
 from dashboard.adapters.sql import summary_of
 from dashboard.adapters.threads import SharedThreadRead
@@ -56,10 +55,6 @@ def test_the_families_read_are_declared_in_the_catalog() -> None:
 def test_offsets_sum_over_the_partitions() -> None:
     partitions = [PartitionLag(0, committed=10, high=15), PartitionLag(1, committed=8, high=8)]
     assert offsets_of(partitions) == Offsets(produced=23, consumed=18, lag=5)
-
-
-def test_the_workers_key_is_the_one_the_pool_supervisor_writes() -> None:
-    assert workers_key("flashsale.inventory") == "flashsale:pool:flashsale.inventory:workers"
 
 
 def test_a_report_becomes_named_green_and_red_checks() -> None:

@@ -132,3 +132,12 @@ async def test_a_surprise_from_the_reader_does_not_end_the_watcher() -> None:
     watcher.cancel()
     with pytest.raises(asyncio.CancelledError):
         await watcher
+
+
+def test_the_default_lag_key_is_the_one_the_pool_writes_for_the_inventory_group() -> None:
+    from flashsale.autoscale.status import lag_key
+    from flashsale.settings import KafkaSettings
+    from gateway.settings import GatewaySettings
+
+    group = KafkaSettings.model_fields["inventory_group_id"].default
+    assert GatewaySettings.model_fields["lag_key"].default == lag_key(group)
