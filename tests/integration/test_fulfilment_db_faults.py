@@ -109,6 +109,22 @@ def failed_attempts(caplog: pytest.LogCaptureFixture, needle: str) -> int:
     return sum(1 for r in caplog.records if r.name == "flashsale.retry" and needle in r.message)
 
 
+def orders_for_a_tuned_consumer(
+    infra: InfraSettings, engine: Engine, redis_client: redis.Redis, name: str, **session: str
+) -> tuple[str, str, InventoryConsumerSettings]:
+    """Admitted orders on a topic of their own, and the settings of a consumer (small
+    batches, one partition) whose PostgreSQL sessions have `session` set and are named
+    by the application name returned."""
+    sale_id, orders = admitted_orders(engine, infra, redis_client, name)
+    app = f"test-{name}-{suffix()}"
+    url = session_url(infra.database_url, app, **session)
+    settings = inventory_settings(
+        infra, partitions=1, database_url=url, batch_max_messages=8, max_attempts=3
+    )
+    produce_orders(infra.kafka_bootstrap, settings.orders_topic, orders)
+    return sale_id, app, settings
+
+
 def test_a_read_only_window_mid_drain_loses_no_order(
     infra: InfraSettings,
     engine: Engine,
@@ -146,14 +162,10 @@ def test_repeated_deadlocks_during_a_drain_lose_no_order(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.WARNING, logger="flashsale.retry")
-    sale_id, orders = admitted_orders(engine, infra, redis_client, "deadlock")
-    app = f"test-dl-{suffix()}"
     # The consumer's deadlock check runs first (100 ms): it is the victim every time.
-    url = session_url(infra.database_url, app, deadlock_timeout="100ms")
-    settings = inventory_settings(
-        infra, partitions=1, database_url=url, batch_max_messages=8, max_attempts=3
+    sale_id, app, settings = orders_for_a_tuned_consumer(
+        infra, engine, redis_client, "deadlock", deadlock_timeout="100ms"
     )
-    produce_orders(infra.kafka_bootstrap, settings.orders_topic, orders)
     with running_inventory(settings):
         deadlocks = Deadlocker(engine, app, sale_id).run(target=25, within_s=60)
         drained_s = drain(engine, sale_id)
@@ -217,13 +229,9 @@ def test_lock_timeouts_during_a_drain_lose_no_order(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.WARNING, logger="flashsale.retry")
-    sale_id, orders = admitted_orders(engine, infra, redis_client, "locktimeout")
-    app = f"test-lt-{suffix()}"
-    url = session_url(infra.database_url, app, lock_timeout="200ms")
-    settings = inventory_settings(
-        infra, partitions=1, database_url=url, batch_max_messages=8, max_attempts=3
+    sale_id, _, settings = orders_for_a_tuned_consumer(
+        infra, engine, redis_client, "locktimeout", lock_timeout="200ms"
     )
-    produce_orders(infra.kafka_bootstrap, settings.orders_topic, orders)
     with running_inventory(settings):
         eventually(lambda: scalar(engine, CREATED, s=sale_id) >= 8, 30, "the drain started")
         with engine.connect() as conn, conn.begin():  # another writer holds the sale's row
