@@ -9,22 +9,22 @@ from redis.asyncio import Redis
 
 from flashsale.contracts import CreateSale
 from flashsale.stock import SALES_SET, SaleKeys, load_sale
+from order_service.adapters.redis_batches import RESERVE_SOURCE, RedisBatches, order_pointer
 from order_service.domain import Outcome, Reservation, ended_and_settled
 from order_service.ports import Due
 
-__all__ = ["RedisIdempotency", "RedisReservations", "RedisSaleStock", "order_pointer"]
+__all__ = [
+    "RESERVE_SOURCE",
+    "RedisIdempotency",
+    "RedisReservations",
+    "RedisSaleStock",
+    "order_pointer",
+]
 
-RESERVE_SOURCE = (Path(__file__).parent / "reserve.lua").read_text()
 MARK_VOID_SOURCE = (Path(__file__).parent / "mark_void.lua").read_text()
 # Scanning every sale at once would be one huge pipeline: go by chunks.
 SCAN_CHUNK = 500
 IN_FLIGHT = ""  # an Idempotency-Key claimed by a request that has not answered yet
-
-
-def order_pointer(order_id: str) -> str:
-    """order id -> sale id, for GET /api/orders/{id}, whose URL names no sale. Outside any
-    sale's slot, so it is written after the ack, not by the script."""
-    return f"flashsale:order:{order_id}"
 
 
 class RedisReservations:
@@ -34,11 +34,11 @@ class RedisReservations:
 
     def __init__(self, redis: Redis, pointer_ttl_s: int, topic: str) -> None:
         self._redis = redis
-        self._pointer_ttl_s = pointer_ttl_s
         self._tag = topic + "\n"
+        # Concurrent requests' reserve calls and acks share pipelines (redis_batches.py).
+        self._batches = RedisBatches(redis, pointer_ttl_s)
         # redis-py's Script sends EVALSHA and reloads the script when a restarted Redis
         # forgot it (NOSCRIPT).
-        self._reserve = redis.register_script(RESERVE_SOURCE)
         self._mark_void = redis.register_script(MARK_VOID_SOURCE)
 
     def _untag(self, sale_id: str, order_id: object, entry: object) -> Due | None:
@@ -51,9 +51,11 @@ class RedisReservations:
         self, sale_id: str, user_id: str, quantity: int, order_id: str, now_ms: int, placed: str
     ) -> Reservation:
         keys = SaleKeys(sale_id)
-        outcome, found_id, number = await self._reserve(
-            keys=[keys.meta, keys.stock, keys.buyers, keys.pending, keys.pending_at],
-            args=[user_id, quantity, order_id, now_ms, self._tag + placed, sale_id],
+        outcome, found_id, number = await self._batches.reserve(
+            (
+                [keys.meta, keys.stock, keys.buyers, keys.pending, keys.pending_at],
+                [user_id, quantity, order_id, now_ms, self._tag + placed, sale_id],
+            )
         )
         kind = Outcome(_text(outcome))
         return Reservation(
@@ -64,12 +66,7 @@ class RedisReservations:
         )
 
     async def acknowledged(self, sale_id: str, order_id: str) -> None:
-        keys = SaleKeys(sale_id)
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.hdel(keys.pending, order_id)
-            pipe.zrem(keys.pending_at, order_id)
-            pipe.set(order_pointer(order_id), sale_id, ex=self._pointer_ttl_s)
-            await pipe.execute()
+        await self._batches.acknowledge(sale_id, order_id)
 
     async def mark_void(self, sale_id: str, user_id: str, order_id: str, voided: str) -> None:
         # One script (mark_void.lua): leaves the re-publish scan, joins the void scan, and
