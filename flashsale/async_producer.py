@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections import defaultdict, deque
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +18,8 @@ __all__ = ["AsyncProducer", "DeliveryFailed"]
 
 # A dead producer's purged messages get their reports at once; this only bounds a hang.
 ABANDON_TIMEOUT_S = 5.0
+# A delivery report waiting for its event loop: the future to settle, error, message.
+Report = tuple["asyncio.Future[Message]", KafkaError | None, Message]
 
 
 class DeliveryFailed(Exception):
@@ -30,8 +33,9 @@ class DeliveryFailed(Exception):
 class AsyncProducer:
     """An idempotent producer whose `produce` is awaited until the delivery report arrives.
 
-    librdkafka runs delivery callbacks from `poll()`: a daemon thread polls, and each
-    callback settles its asyncio future on the loop that awaits it.
+    librdkafka runs delivery callbacks from `poll()`: a daemon thread polls, each callback
+    queues its report, and after each poll the thread hands all of them to the event loop
+    at once: one wake-up of the loop per poll, not one per message.
 
     A fatal error (the idempotent producer lost its guarantees: a fenced producer id, an
     out-of-order sequence) leaves a client that fails every produce for good. The error
@@ -49,6 +53,7 @@ class AsyncProducer:
         self._config = config
         self._factory = producer_factory
         self._dead = threading.Event()
+        self._reports: deque[Report] = deque()  # appended by callbacks, any thread
         self._producer = self._create()
         self._stopping = threading.Event()
         self._poller = threading.Thread(
@@ -81,6 +86,7 @@ class AsyncProducer:
     def _poll_forever(self) -> None:
         while not self._stopping.is_set():
             self._producer.poll(0.05)
+            self._hand_over()
             if self._dead.is_set():
                 self._replace()
 
@@ -103,11 +109,10 @@ class AsyncProducer:
         value: bytes,
         headers: dict[str, str | bytes | None] | None = None,
     ) -> Message:
-        loop = asyncio.get_running_loop()
-        delivered: asyncio.Future[Message] = loop.create_future()
+        delivered: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
 
         def on_delivery(err: KafkaError | None, msg: Message) -> None:
-            loop.call_soon_threadsafe(_settle, delivered, err, msg)
+            self._reports.append((delivered, err, msg))
 
         producer = self._producer
         try:
@@ -125,7 +130,20 @@ class AsyncProducer:
         left: int = self._producer.flush(timeout)
         self._stopping.set()
         self._poller.join(timeout=1.0)
+        self._hand_over()  # the reports flush() served on this thread
         return left
+
+    def _hand_over(self) -> None:
+        """Give the queued delivery reports to the loops awaiting them, one call each."""
+        by_loop: dict[asyncio.AbstractEventLoop, list[Report]] = defaultdict(list)
+        while self._reports:
+            report = self._reports.popleft()
+            by_loop[report[0].get_loop()].append(report)
+        for loop, reports in by_loop.items():
+            try:
+                loop.call_soon_threadsafe(_settle_all, reports)
+            except RuntimeError:  # that loop is closed: nobody awaits these any more
+                LIBRDKAFKA_LOG.warning("%d delivery reports for a closed loop", len(reports))
 
 
 def _is_fatal(err: KafkaError) -> bool:
@@ -145,10 +163,11 @@ def _abandon(producer: Producer) -> None:
         LIBRDKAFKA_LOG.error("%d messages of the dead kafka producer got no report", left)
 
 
-def _settle(future: asyncio.Future[Message], err: KafkaError | None, msg: Message) -> None:
-    if future.done():
-        return
-    if err is not None:
-        future.set_exception(DeliveryFailed(err))
-    else:
-        future.set_result(msg)
+def _settle_all(reports: list[Report]) -> None:
+    for future, err, msg in reports:
+        if future.done():  # its request was cancelled
+            continue
+        if err is not None:
+            future.set_exception(DeliveryFailed(err))
+        else:
+            future.set_result(msg)

@@ -203,7 +203,8 @@ class ContractError(ValueError):
 
 
 def encode(message: Contract) -> bytes:
-    return message.model_dump_json().encode()
+    # The JSON bytes model_dump_json() would give as str, without the decode and encode.
+    return message.__pydantic_serializer__.to_json(message)
 
 
 def decode_event(raw: bytes | str | None) -> AnyEvent:

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from flashsale.metrics import PrometheusMetrics
 from order_service.bootstrap import Services, bootstrap
 from order_service.routes import admin, ops, orders, payments
+from order_service.routes.purchase import PurchaseRoute
 from order_service.routes.responses import EXCEPTION_HANDLERS
 from order_service.settings import OrderServiceSettings
 from order_service.shortcuts import FastAnswers
@@ -44,8 +45,11 @@ def create_app(
     settings = settings or OrderServiceSettings()
     metrics = PrometheusMetrics(service="order_service")  # /metrics lists every family now
     services = services or bootstrap(settings, metrics=metrics)
+    # The purchase route skips the framework for valid requests (routes/purchase.py).
+    api = create_api(settings, services)
+    routed = PurchaseRoute(api, services.deps, settings.max_body_bytes, settings.retry_after_s)
     return FastAnswers(
-        create_api(settings, services),
+        routed,
         services.deps.flags,
         max_in_flight=settings.max_in_flight,
         retry_after_s=settings.retry_after_s,
