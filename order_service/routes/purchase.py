@@ -33,8 +33,8 @@ log = logging.getLogger(__name__)
 
 SALE_ID = re.compile(SALE_ID_PATTERN)
 IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
-# What this route reads: a JSON body (or one without a content type, which FastAPI
-# parses as JSON too), the Idempotency-Key, and the buyer the gateway vouches for.
+# What this route reads: a JSON body (FastAPI refuses one without a content type), the
+# Idempotency-Key, and the buyer the gateway vouches for.
 JSON_TYPE = "application/json"
 Parsed = tuple[PlaceOrder, str | None, str | None]  # command, idempotency key, identity
 
@@ -87,7 +87,7 @@ def parse(sale_id: str, headers: list[tuple[bytes, bytes]], body: bytes) -> Pars
     """The command this request asks for, or None when anything does not validate."""
     named = first_headers(headers)
     content_type = named.get(b"content-type")
-    if content_type is not None and not content_type.startswith(JSON_TYPE):
+    if content_type is None or not content_type.startswith(JSON_TYPE):
         return None
     key = named.get(b"idempotency-key")
     if not SALE_ID.match(sale_id) or (key is not None and not IDEMPOTENCY_KEY.match(key)):
