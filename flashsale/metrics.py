@@ -8,13 +8,17 @@ call `.inc()` / `.observe()` / `.set()` on what they hold: no label lookup per r
 
 from __future__ import annotations
 
+import os
 from collections import Counter
+from collections.abc import Iterable
 from typing import Any, ClassVar, Protocol
 
-from prometheus_client import REGISTRY, CollectorRegistry
+from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client import Counter as PromCounter
 from prometheus_client import Gauge as PromGauge
 from prometheus_client import Histogram as PromHistogram
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
 
 from flashsale.metric_catalog import BUCKETS, CATALOG, Family, families_of
 
@@ -26,6 +30,7 @@ __all__ = [
     "PrometheusMetrics",
     "RecordingMetrics",
     "bind",
+    "exposition",
 ]
 
 FAMILIES = {family.name: family for family in CATALOG}
@@ -189,3 +194,16 @@ class Children:
             self._metrics, PrometheusMetrics
         ):
             self._metrics.family(self._name).remove(*values)
+
+
+def exposition(registry: CollectorRegistry = REGISTRY, local: Iterable[Collector] = ()) -> bytes:
+    """What /metrics answers. Under several workers (flashsale/workers.py set
+    prometheus-client's multiprocess directory) it is every worker's figures summed, plus
+    `local`: collectors that read this process's own state (a gateway's buckets)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR") is None:  # prometheus-client's switch
+        return generate_latest(registry)
+    summed = CollectorRegistry()
+    MultiProcessCollector(summed)  # type: ignore[no-untyped-call]
+    for collector in local:
+        summed.register(collector)
+    return generate_latest(summed)

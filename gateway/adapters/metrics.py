@@ -19,11 +19,11 @@ from prometheus_client import (
     GCCollector,
     PlatformCollector,
     ProcessCollector,
-    generate_latest,
 )
 from prometheus_client.core import GaugeMetricFamily
 
 from flashsale.metric_catalog import CATALOG, Family
+from flashsale.metrics import exposition
 from gateway.ports import GaugeReading, Outcomes
 
 __all__ = ["PrometheusMetrics", "family"]
@@ -50,7 +50,8 @@ class PrometheusMetrics:
         children = {field.name: counter.labels(field.name) for field in fields(Outcomes)}
         self._outcomes = Outcomes(**children)
         self._read: Callable[[], GaugeReading] | None = None
-        self.registry.register(_Gauges(self))
+        self._gauges = _Gauges(self)
+        self.registry.register(self._gauges)
 
     @property
     def outcomes(self) -> Outcomes:
@@ -63,7 +64,8 @@ class PrometheusMetrics:
         return self._read() if self._read is not None else None
 
     def exposition(self) -> tuple[bytes, str]:
-        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+        # Several workers: their counters summed, this worker's own bucket gauges.
+        return exposition(self.registry, local=[self._gauges]), CONTENT_TYPE_LATEST
 
 
 def process_registry() -> CollectorRegistry:

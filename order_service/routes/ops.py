@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
+from flashsale.metrics import exposition
 from order_service.handlers import Answer
 from order_service.routes.deps import HandlerDeps
 from order_service.routes.responses import answer_response, unavailable
@@ -28,4 +29,4 @@ async def healthz(deps: HandlerDeps) -> Response:
 
 @router.get("/metrics")
 async def metrics() -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    return Response(exposition(), media_type=CONTENT_TYPE_LATEST)

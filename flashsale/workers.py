@@ -1,0 +1,86 @@
+"""N worker processes behind one listening socket: how an edge uses more than one core.
+
+One Python process runs on one core at a time (the GIL), so an HTTP service that must
+use N cores runs N processes. The parent binds the port once and forks the workers
+(fork, not spawn: nothing is pickled, and no thread or event loop exists yet in the
+parent); each worker runs its own server and event loop on the shared socket, and the
+kernel hands each new connection to one of them. The parent only supervises: SIGTERM
+or SIGINT is passed on to every worker (each drains and stops as a single process
+would), and a worker that dies on its own is replaced after a pause.
+
+What each worker holds in memory is its own: the order service's sold-out flags
+(each follows the Redis stock channel), the gateway's buckets (bootstrap gives each
+worker its share of the rates). Prometheus metrics are summed across workers through
+prometheus-client's multiprocess mode: its directory is set here, before any worker
+imports prometheus_client (flashsale/metrics.py `exposition`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import signal
+import socket
+import tempfile
+import time
+from collections.abc import Callable
+from types import FrameType
+
+__all__ = ["MULTIPROCESS_DIR_ENV", "run_workers"]
+
+log = logging.getLogger(__name__)
+# prometheus-client's own switch: set, every metric is a file in this directory.
+MULTIPROCESS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+RESTART_PAUSE_S = 1.0  # a worker that dies at once is not restarted in a hot loop
+
+Serve = Callable[[list[socket.socket]], None]
+
+
+def run_workers(serve: Serve, sock: socket.socket, workers: int) -> None:
+    """Fork `workers` processes that each call `serve([sock])`; return once all stopped."""
+    metrics_dir = tempfile.mkdtemp(prefix="flashsale-metrics-")
+    os.environ[MULTIPROCESS_DIR_ENV] = metrics_dir  # inherited by every worker
+    children = {_fork(serve, sock) for _ in range(workers)}
+    stopping = False
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in children:
+            _signal(pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        while children:
+            pid, status = os.wait()  # retried by Python after the handler (PEP 475)
+            children.discard(pid)
+            if not stopping:
+                log.warning("worker %d exited (status %d); starting another", pid, status)
+                time.sleep(RESTART_PAUSE_S)
+                children.add(_fork(serve, sock))
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _fork(serve: Serve, sock: socket.socket) -> int:
+    pid = os.fork()
+    if pid != 0:
+        return pid
+    # In the worker: the parent's handlers are not ours; the server installs its own.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    code = 0
+    try:
+        serve([sock])
+    except BaseException:
+        log.exception("worker %d failed", os.getpid())
+        code = 1
+    os._exit(code)
+
+
+def _signal(pid: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):  # it exited already
+        os.kill(pid, signum)
