@@ -34,14 +34,14 @@ from loadtests.bench_results import Results, result
 
 Section = Callable[[InfraSettings], list[dict[str, Any]]]
 HELLO = "bare ASGI hello"
-ADMISSION = "admission (Redis+Kafka ack)"
+ADMISSION = bench_http.ADMISSION
 
 
 def sync_baseline(infra: InfraSettings) -> wrk.Row:
     """The kindest synchronous checkout under the same server settings and wrk load."""
     sale_id = coupled.db_sale(infra)
     env = {"FLASHSALE_DATABASE_URL": infra.database_url}
-    with wrk.server("loadtests.baseline_sync:create_app", env, factory=True) as url:
+    with wrk.server("loadtests.baseline_sync:create_app", env) as url:
         path = f"{url}/api/sales/{sale_id}/orders"
         return wrk.row("sync checkout (1 DB txn/req)", path, wrk.unique_users("sync"), 201)
 
@@ -49,7 +49,7 @@ def sync_baseline(infra: InfraSettings) -> wrk.Row:
 def http_rows(infra: InfraSettings) -> list[dict[str, Any]]:
     rows = bench_http.run(infra)
     kindest = sync_baseline(infra)
-    admission = next(r for r in rows if r.name.startswith("admission"))
+    admission = next(r for r in rows if r.name == ADMISSION)
     out = [_wrk_result(r, r.ratio, HELLO) for r in rows]
     out.append(_wrk_result(kindest, kindest.rps / admission.rps, ADMISSION))
     return out

@@ -1,11 +1,13 @@
 """The admission half of `make bench`: HTTP paths side by side, one run, one machine.
 
-wrk runs on CPU 0, every server on CPU 1 (taskset), each under the same uvicorn settings
-(1 worker, uvloop, httptools, no access log). Rows, each a ratio to the bare ASGI hello:
-the FastAPI hello, the gateway's 429 path, the sold-out path (order service, the
-gateway's edge cache, and forwarded through the gateway with that cache off: its ratio to
-the order service's row is what forwarding costs), then the admission path itself (a
-fresh user per request, real Redis + real Kafka, acks=all) with its p50/p99 latency.
+wrk runs on CPU 0, every server on CPU 1 (taskset), each served as the services are
+(loadtests/serve.py: flashsale.process.serve_asgi, one worker). Rows, each a ratio to the
+bare ASGI hello of the same round: the FastAPI hello, the gateway's 429 path, the
+sold-out path (order service, the gateway's edge cache, and forwarded through the
+gateway with that cache off: its ratio to the order service's row is what forwarding
+costs), then the admission path itself (a fresh user per request, real Redis + real
+Kafka, acks=all) at 50 and 200 connections, and with 2 workers on both cores (shared
+with wrk: on this 2-core machine a second worker has no core of its own).
 """
 
 from __future__ import annotations
@@ -22,9 +24,9 @@ from redis.asyncio import Redis
 
 from flashsale.settings import InfraSettings
 from flashsale.stock import SaleKeys, load_sale
-from loadtests.wrk import Row, interleaved_rounds, row, server, table, unique_users, wrk
+from loadtests.wrk import Case, Row, interleaved_rounds, server, table, unique_users, wrk
 
-__all__ = ["Row", "bench_topic", "cleanup", "order_env", "run", "table"]
+__all__ = ["ADMISSION", "Row", "bench_topic", "cleanup", "order_env", "run", "table"]
 
 # The gateway with its limits out of the way: what is measured is the rest of its path.
 NO_LIMITS = {
@@ -33,6 +35,10 @@ NO_LIMITS = {
     "FLASHSALE_GATEWAY_GLOBAL_RATE": "1e9",
     "FLASHSALE_GATEWAY_GLOBAL_BURST": "1000000",
 }
+ADMISSION = "admission (Redis+Kafka ack)"
+ADMISSION_200 = "admission, 200 connections"
+ADMISSION_2W = "admission, 2 workers (2 cores)"
+BOTH_CPUS = "0,1"
 GATEWAYS = {
     # One token per client and a slow refill: every request but the first is a 429.
     "limiting": {"FLASHSALE_GATEWAY_CLIENT_RATE": "1", "FLASHSALE_GATEWAY_CLIENT_BURST": "1"},
@@ -55,36 +61,40 @@ def run(infra: InfraSettings | None = None) -> list[Row]:
 
 def _start_servers(stack: ExitStack, order_settings: dict[str, str]) -> dict[str, str]:
     urls = {
-        "hello": stack.enter_context(server("loadtests.hello_asgi:app", {})),
-        "fastapi": stack.enter_context(server("loadtests.fastapi_hello:app", {})),
-        "order": stack.enter_context(server("order_service.app:create_app", order_settings, True)),
+        "hello": stack.enter_context(server("loadtests.hello_asgi:create_app", {})),
+        "fastapi": stack.enter_context(server("loadtests.fastapi_hello:create_app", {})),
+        "order": stack.enter_context(server("order_service.app:create_app", order_settings)),
+        # Both cores, shared with wrk: what a second worker buys on this 2-core machine.
+        "order_2w": stack.enter_context(
+            server("order_service.app:create_app", order_settings, workers=2, cpus=BOTH_CPUS)
+        ),
     }
     for name, env in GATEWAYS.items():
         env = {"FLASHSALE_GATEWAY_ORDER_SERVICE_URL": urls["order"], **env}
-        urls[name] = stack.enter_context(server("gateway.app:create_app", env, True))
+        urls[name] = stack.enter_context(server("gateway.app:create_app", env))
     return urls
 
 
 def _measure(urls: dict[str, str], sold_path: str, admit_path: str) -> list[Row]:
     # Warm up (Kafka connection, producer id, script load) with users of its own.
-    wrk(urls["order"] + admit_path, unique_users("warm"), seconds=1)
-    rows = interleaved_rounds(
+    for url in (urls["order"], urls["order_2w"]):
+        wrk(url + admit_path, unique_users("warm"), seconds=1)
+    # Admission is measured in the rounds too: its ratio is to the hello of its own round.
+    return interleaved_rounds(
         [
-            ("bare ASGI hello", urls["hello"] + sold_path, 200),
-            ("FastAPI hello", urls["fastapi"] + sold_path, 200),
+            Case("bare ASGI hello", urls["hello"] + sold_path, 200),
+            Case("FastAPI hello", urls["fastapi"] + sold_path, 200),
             # A sale the edge knows nothing about: sold-out answers come before the
             # buckets, so a sold-out path would never reach them.
-            ("gateway 429 path", urls["limiting"] + "/api/sales/bench-unknown/orders", 429),
-            ("sold out, order service", urls["order"] + sold_path, 409),
-            ("sold out, gateway edge", urls["edge"] + sold_path, 409),
-            ("sold out, forwarded by gateway", urls["forwarding"] + sold_path, 409),
+            Case("gateway 429 path", urls["limiting"] + "/api/sales/bench-unknown/orders", 429),
+            Case("sold out, order service", urls["order"] + sold_path, 409),
+            Case("sold out, gateway edge", urls["edge"] + sold_path, 409),
+            Case("sold out, forwarded by gateway", urls["forwarding"] + sold_path, 409),
+            Case(ADMISSION, urls["order"] + admit_path, 202, unique_users("bench")),
+            Case(ADMISSION_200, urls["order"] + admit_path, 202, unique_users("b200"), 200),
+            Case(ADMISSION_2W, urls["order_2w"] + admit_path, 202, unique_users("b2w")),
         ]
     )
-    admission = row(
-        "admission (Redis+Kafka ack)", urls["order"] + admit_path, unique_users("bench"), 202
-    )
-    admission.ratio = admission.rps / rows[0].rps
-    return [*rows, admission]
 
 
 def order_env(infra: InfraSettings, topic: str) -> dict[str, str]:

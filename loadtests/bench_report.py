@@ -1,7 +1,8 @@
 """The results of `make bench` as Markdown tables, generated from .run/bench/results.json.
 
 `python -m loadtests.bench_report` rewrites the block between the markers in the README
-(the claims: sections coupled, cap and burst) and in docs/benchmarks.md (every section),
+(the HTTP paths and the claims) and in docs/benchmarks.md (every section), and the
+capacity table derived from them (capacity.py) in both,
 so the tables shown are always those of one real run. `parse_table` reads a block back
 (the unit test checks the committed README still parses into rows).
 """
@@ -13,11 +14,14 @@ import re
 from pathlib import Path
 from typing import Any
 
-__all__ = ["END", "START", "parse_table", "render", "render_sections", "replace_block"]
+from loadtests.capacity import render_capacity
+
+__all__ = ["CAPACITY", "END", "START", "parse_table", "render", "render_sections", "replace_block"]
 
 ROOT = Path(__file__).resolve().parent.parent
 START, END = "<!-- bench-results:start -->", "<!-- bench-results:end -->"
-README_SECTIONS = ("coupled", "cap", "burst")
+CAPACITY = ("<!-- capacity:start -->", "<!-- capacity:end -->")
+README_SECTIONS = ("http", "coupled", "cap", "burst")
 HEADER = "| row | req/s | p50 ms | p99 ms | ratio | baseline | notes |"
 PERCENT_KEYS = ("expected", "success_rate", "relative_error")
 NOTE_KEYS = (
@@ -102,11 +106,12 @@ def parse_table(block: str) -> list[dict[str, str]]:
     return rows
 
 
-def replace_block(text: str, body: str) -> str:
-    pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.S)
+def replace_block(text: str, body: str, markers: tuple[str, str] = (START, END)) -> str:
+    start, end = markers
+    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.S)
     if not pattern.search(text):
-        raise ValueError(f"no {START} ... {END} block")
-    return pattern.sub(lambda _: f"{START}\n{body}\n{END}", text)
+        raise ValueError(f"no {start} ... {end} block")
+    return pattern.sub(lambda _: f"{start}\n{body}\n{end}", text)
 
 
 def main(results: Path = ROOT / ".run/bench/results.json") -> None:
@@ -115,8 +120,10 @@ def main(results: Path = ROOT / ".run/bench/results.json") -> None:
         (ROOT / "README.md", README_SECTIONS),
         (ROOT / "docs/benchmarks.md", None),
     ):
-        path.write_text(replace_block(path.read_text(), render_sections(rows, sections)))
-        print(f"wrote the bench tables into {path.relative_to(ROOT)}")
+        text = replace_block(path.read_text(), render_sections(rows, sections))
+        text = replace_block(text, render_capacity(rows), CAPACITY)
+        path.write_text(text)
+        print(f"wrote the bench and capacity tables into {path.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

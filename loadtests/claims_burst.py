@@ -62,12 +62,12 @@ def run(infra: InfraSettings, plan: DemoPlan = PLAN) -> list[dict[str, Any]]:
 def _start(stack: ExitStack, infra: InfraSettings, topic: str) -> DemoSettings:
     token, group = secrets.token_urlsafe(24), f"bench-burst-{uuid.uuid4().hex[:8]}"
     order_env = {**bench_http.order_env(infra, topic), "FLASHSALE_ADMIN_TOKEN": token}
-    order = stack.enter_context(wrk.server("order_service.app:create_app", order_env, True))
+    order = stack.enter_context(wrk.server("order_service.app:create_app", order_env))
     gateway_env = {
         "FLASHSALE_GATEWAY_ORDER_SERVICE_URL": order,
         "FLASHSALE_GATEWAY_TRUSTED_PROXIES": '["127.0.0.1"]',  # the burst plays the auth proxy
     }
-    gateway = stack.enter_context(wrk.server("gateway.app:create_app", gateway_env, True))
+    gateway = stack.enter_context(wrk.server("gateway.app:create_app", gateway_env))
     stack.enter_context(_consumer(infra, topic, group))
     return DemoSettings(
         gateway_url=gateway,

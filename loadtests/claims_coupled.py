@@ -74,7 +74,7 @@ def run(infra: InfraSettings) -> list[dict[str, Any]]:
 
 
 def _start(stack: ExitStack, infra: InfraSettings, topic: str) -> dict[str, str]:
-    stubs = stack.enter_context(wrk.server("loadtests.stubs:app", {}))
+    stubs = stack.enter_context(wrk.server("loadtests.stubs:create_app", {}))
     db = {"FLASHSALE_DATABASE_URL": infra.database_url}
     up = {
         f"FLASHSALE_BENCH_{n.upper()}_URL": f"{stubs}/{n}"
@@ -85,9 +85,9 @@ def _start(stack: ExitStack, infra: InfraSettings, topic: str) -> dict[str, str]
     coupled = "loadtests.baseline_sync:create_coupled_app"
     order = "order_service.app:create_app"
     return {
-        "order": stack.enter_context(wrk.server(order, bench_http.order_env(infra, topic), True)),
-        "coupled": stack.enter_context(wrk.server(coupled, {**db, **up}, True)),
-        "coupled_down": stack.enter_context(wrk.server(coupled, {**db, **down}, True)),
+        "order": stack.enter_context(wrk.server(order, bench_http.order_env(infra, topic))),
+        "coupled": stack.enter_context(wrk.server(coupled, {**db, **up})),
+        "coupled_down": stack.enter_context(wrk.server(coupled, {**db, **down})),
     }
 
 

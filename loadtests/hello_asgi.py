@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from starlette.types import ASGIApp
+
 START = {
     "type": "http.response.start",
     "status": 200,
@@ -17,3 +19,8 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         return  # lifespan: nothing to set up
     await send(START)
     await send(BODY)
+
+
+def create_app() -> ASGIApp:
+    """The factory `loadtests.serve` runs (every bench server is started the same way)."""
+    return app

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 DELAYS_S = {"/inventory": 0.2, "/payment": 0.5, "/logistics": 0.3}
 OK = b'{"ok":true}'
@@ -26,3 +26,8 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
     headers = [(b"content-type", b"application/json"), (b"content-length", b"11")]
     await send({"type": "http.response.start", "status": 200 if delay else 404, "headers": headers})
     await send({"type": "http.response.body", "body": OK})
+
+
+def create_app() -> ASGIApp:
+    """The factory `loadtests.serve` runs (every bench server is started the same way)."""
+    return app

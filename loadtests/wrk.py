@@ -12,12 +12,14 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
-__all__ = ["Row", "interleaved_rounds", "row", "server", "table", "unique_users", "wrk"]
+__all__ = ["Case", "Row", "interleaved_rounds", "row", "server", "table", "unique_users", "wrk"]
 
 ROOT = Path(__file__).resolve().parent.parent
 SECONDS = 5
@@ -48,7 +50,7 @@ end
 # A fresh user id on every request: every request runs the whole admission path.
 UNIQUE_USER_LUA = STATUS_LUA.replace(
     "function response",
-    'local n = 0\nlocal prefix = "__PREFIX__" .. tostring(math.random(1, 1e9)) .. "-"\n'
+    'local n = 0\nlocal prefix = "__PREFIX__-__RUN__-" .. tostring(math.random(1, 1e9)) .. "-"\n'
     "function request()\n  n = n + 1\n"
     '  return wrk.format(nil, nil, nil, \'{"user_id":"\' .. prefix .. n .. \'","quantity":1}\')\n'
     "end\nfunction response",
@@ -73,15 +75,16 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(target: str, env: dict[str, str], factory: bool = False) -> Iterator[str]:
-    """Run `target` under uvicorn on SERVER_CPU with the services' settings; yield its URL."""
+def server(
+    factory: str, env: dict[str, str], workers: int = 1, cpus: str = SERVER_CPU
+) -> Iterator[str]:
+    """Run an app factory on `cpus` under the services' own server (loadtests/serve.py)."""
     port = free_port()
-    cmd = ["taskset", "-c", SERVER_CPU, sys.executable, "-m", "uvicorn", target]
-    cmd += ["--port", str(port), "--workers", "1", "--loop", "uvloop", "--http", "httptools"]
-    cmd += ["--no-access-log", "--log-level", "warning"] + (["--factory"] if factory else [])
+    cmd = ["taskset", "-c", cpus, sys.executable, "-m", "loadtests.serve", factory]
+    cmd += [str(port), str(workers)]
     process = subprocess.Popen(cmd, env={**os.environ, **env}, cwd=ROOT)  # noqa: S603
     try:
-        _wait_listening(port, process, target)
+        _wait_listening(port, process, factory)
         yield f"http://127.0.0.1:{port}"
     finally:
         process.terminate()
@@ -104,7 +107,9 @@ def wrk(
     url: str, script: str, seconds: int = SECONDS, connections: int = CONNECTIONS
 ) -> tuple[float, dict[int, int], float, float]:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as file:
-        file.write(script)
+        # wrk's Lua seeds math.random the same way every run: a fresh token per run keeps
+        # the users of one run apart from the users of the last (else: already purchased).
+        file.write(script.replace("__RUN__", uuid.uuid4().hex[:12]))
     cmd = ["taskset", "-c", WRK_CPU, "wrk", "-t1", f"-c{connections}", f"-d{seconds}s"]
     out = subprocess.run(  # noqa: S603
         [*cmd, "--latency", "-s", file.name, url],
@@ -124,8 +129,15 @@ def _percentile(out: str, pct: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def row(name: str, url: str, script: str, expected: int, seconds: int = SECONDS) -> Row:
-    rps, statuses, p50, p99 = wrk(url, script, seconds)
+def row(
+    name: str,
+    url: str,
+    script: str,
+    expected: int,
+    seconds: int = SECONDS,
+    connections: int = CONNECTIONS,
+) -> Row:
+    rps, statuses, p50, p99 = wrk(url, script, seconds, connections)
     share = statuses.get(expected, 0) / max(1, sum(statuses.values()))
     return Row(name, rps, None, share, p50, p99)
 
@@ -135,14 +147,22 @@ def unique_users(prefix: str) -> str:
     return UNIQUE_USER_LUA.replace("__PREFIX__", prefix)
 
 
-def interleaved_rounds(cases: list[tuple[str, str, int]]) -> list[Row]:
-    """cases: (name, url, expected status); the first case is the yardstick."""
-    rounds: dict[str, list[Row]] = {name: [] for name, _, _ in cases}
-    ratios: dict[str, list[float]] = {name: [] for name, _, _ in cases}
+class Case(NamedTuple):
+    name: str
+    url: str
+    expected: int  # the status this row is about
+    script: str = STATUS_LUA  # unique_users(...) for a fresh user per request
+    connections: int = CONNECTIONS
+
+
+def interleaved_rounds(cases: list[Case]) -> list[Row]:
+    """The first case is the yardstick: every round measures each case once."""
+    rounds: dict[str, list[Row]] = {case.name: [] for case in cases}
+    ratios: dict[str, list[float]] = {case.name: [] for case in cases}
     for _ in range(ROUNDS):
-        for name, url, expected in cases:
-            rounds[name].append(row(name, url, STATUS_LUA, expected, ROUND_SECONDS))
-        hello = rounds[cases[0][0]][-1].rps
+        for name, url, expected, script, connections in cases:
+            rounds[name].append(row(name, url, script, expected, ROUND_SECONDS, connections))
+        hello = rounds[cases[0].name][-1].rps
         for name in rounds:
             ratios[name].append(rounds[name][-1].rps / hello)
     rows = []
