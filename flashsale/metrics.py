@@ -139,7 +139,12 @@ def _collector(family: Family, registry: CollectorRegistry) -> Any:
     if family.kind == "counter":
         return PromCounter(family.name, family.help, labels, registry=registry)
     if family.kind == "gauge":
-        return PromGauge(family.name, family.help, labels, registry=registry)
+        # Under several workers (flashsale/workers.py) a gauge reads the latest value any
+        # worker set, not one series per pid; a single process ignores the mode.
+        mode = "livemostrecent"
+        return PromGauge(
+            family.name, family.help, labels, registry=registry, multiprocess_mode=mode
+        )
     buckets = BUCKETS.get(family.name, PromHistogram.DEFAULT_BUCKETS)
     return PromHistogram(family.name, family.help, labels, registry=registry, buckets=buckets)
 
