@@ -8,7 +8,7 @@ INFRA := infra/local/infra.sh
 # Targets that need the infra source .run/infra.env unless FLASHSALE_* already point at one.
 WITH_INFRA = if [ -z "$$FLASHSALE_KAFKA_BOOTSTRAP" ]; then bash $(INFRA) up && set -a && source .run/infra.env && set +a; fi
 
-.PHONY: loadtest readme compose-up compose-down compose-config help install infra-up infra-down infra-status up down status init lint typecheck test test-unit demo check bench clean
+.PHONY: profile loadtest readme compose-up compose-down compose-config help install infra-up infra-down infra-status up down status init lint typecheck test test-unit demo check bench clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -65,6 +65,10 @@ test: lint typecheck ## ruff + mypy + every test against the real Kafka, Redis a
 bench: install ## Measure the seed's claims side by side in one run (ratios; needs wrk, taskset)
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	@$(WITH_INFRA) && $(PY) -m loadtests.bench $(BENCH_ARGS) && $(PY) -m loadtests.bench_report
+
+profile: install ## Profile the admission path under wrk load with py-spy (top frames; needs wrk)
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+	@$(WITH_INFRA) && PATH="$(VENV)/bin:$$PATH" $(PY) -m loadtests.profile
 
 check: install ## Check the invariants from the database
 	@$(WITH_INFRA) && $(PY) -m flashsale.cli check

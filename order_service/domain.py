@@ -109,9 +109,7 @@ def ended_and_settled(ends_at_ms: int | None, unsettled: int, ended_before_ms: i
 
 
 def placed_event(command: PlaceOrder, order_id: uuid.UUID, now: datetime) -> OrderPlaced:
-    # Every field comes from a validated command or is made here: on the admission path
-    # a second validation of the same values is pure cost.
-    return OrderPlaced.model_construct(
+    return OrderPlaced(
         order_id=order_id,
         sale_id=command.sale_id,
         user_id=command.user_id,
