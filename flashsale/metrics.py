@@ -141,9 +141,12 @@ def _collector(family: Family, registry: CollectorRegistry) -> Any:
     if family.kind == "gauge":
         # Under several workers (flashsale/workers.py) a gauge reads the latest value any
         # worker set, not one series per pid; a single process ignores the mode.
-        mode = "livemostrecent"
         return PromGauge(
-            family.name, family.help, labels, registry=registry, multiprocess_mode=mode
+            family.name,
+            family.help,
+            labels,
+            registry=registry,
+            multiprocess_mode="livemostrecent",
         )
     buckets = BUCKETS.get(family.name, PromHistogram.DEFAULT_BUCKETS)
     return PromHistogram(family.name, family.help, labels, registry=registry, buckets=buckets)
