@@ -36,7 +36,8 @@ class RedisStock:
 
     def reinstate(self, sale_id: str, order_id: str, user_id: str) -> None:
         keys = SaleKeys(sale_id)
-        self._reinstate(keys=[keys.buyers, keys.voids], args=[user_id, order_id])
+        hashes = [keys.buyers, keys.voids, keys.pending, keys.pending_at]
+        self._reinstate(keys=hashes, args=[user_id, order_id])
 
     def close(self) -> None:
         self._redis.close()

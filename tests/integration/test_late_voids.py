@@ -48,9 +48,13 @@ def void_of(order: OrderPlaced) -> OrderVoided:
 
 
 def voided_in_redis(redis: Redis, order: OrderPlaced) -> None:
-    """What the order service leaves after a produce it could not confirm (mark_void.lua)."""
+    """What the order service leaves after a produce it could not confirm: reserve.lua's
+    pending entry, then mark_void.lua's slot, void and exit from the re-publish scan."""
     reserve_in_redis(redis, order.sale_id, [order])
-    redis.hset(SaleKeys(order.sale_id).buyers, order.user_id, f"void:{order.order_id}")
+    keys, order_id = SaleKeys(order.sale_id), str(order.order_id)
+    redis.hset(keys.pending, order_id, encode(order))
+    redis.hset(keys.buyers, order.user_id, f"void:{order_id}")
+    redis.hset(keys.voids, order_id, encode(void_of(order)))
 
 
 def status_of(engine: Engine, order_id: uuid.UUID) -> Any:
@@ -110,6 +114,13 @@ def test_a_placement_and_its_void_in_one_batch_give_the_same_answer(
         )
     assert status_of(engine, order.order_id) == "CREATED"
     assert outbox_types(engine, order.order_id) == ["OrderCreated", "OrderReinstated"]
+    # Nothing of the void is left to hold the sale in the recovery scan for ever.
+    eventually(
+        lambda: not redis_client.hexists(keys.pending, str(order.order_id)),
+        30,
+        "the reinstated order's pending entry to go",
+    )
+    assert not redis_client.hexists(keys.voids, str(order.order_id))
 
 
 @pytest.mark.parametrize("placement_commits", [True, False])
