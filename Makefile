@@ -8,7 +8,7 @@ INFRA := infra/local/infra.sh
 # Targets that need the infra source .run/infra.env unless FLASHSALE_* already point at one.
 WITH_INFRA = if [ -z "$$FLASHSALE_KAFKA_BOOTSTRAP" ]; then bash $(INFRA) up && set -a && source .run/infra.env && set +a; fi
 
-.PHONY: profile loadtest readme compose-up compose-down compose-config help install infra-up infra-down infra-status up down status init lint typecheck test test-unit demo check bench clean
+.PHONY: toxiproxy profile loadtest readme compose-up compose-down compose-config help install infra-up infra-down infra-status up down status init lint typecheck test test-unit demo check bench clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -35,6 +35,9 @@ infra-down: ## Stop the local infra; leaves no process behind
 
 infra-status: ## One line per infra service with its address
 	@bash $(INFRA) status
+
+toxiproxy: ## Build Toxiproxy (the network-fault tests' proxy) into .run/bin from the Go module proxy; a no-op once built
+	@bash infra/local/toxiproxy.sh install
 
 init: install ## Apply DB migrations and create the Kafka topics (idempotent)
 	@$(WITH_INFRA) && $(PY) -m flashsale.cli init

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, text
 
 from flashsale.check import CheckResult
 from flashsale.contracts import ContractError, OrderPlaced, decode_event
+from flashsale.kafka import Brokers, connection_config
 
 __all__ = ["check_dlq", "dead_lettered_orders"]
 
@@ -19,11 +20,11 @@ _EXISTING = text("SELECT order_id FROM orders WHERE order_id = ANY(CAST(:ids AS 
 
 
 def dead_lettered_orders(
-    bootstrap: str, topic: str, sale_id: str | None = None, timeout_s: float = 30.0
+    bootstrap: Brokers, topic: str, sale_id: str | None = None, timeout_s: float = 30.0
 ) -> list[OrderPlaced]:
     """Every OrderPlaced on the DLQ, read from the start up to the current end."""
     reader = Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": "flashsale.check", "enable.auto.commit": False}
+        {**connection_config(bootstrap), "group.id": "flashsale.check", "enable.auto.commit": False}
     )
     try:
         metadata = reader.list_topics(topic, timeout=10).topics.get(topic)
@@ -65,7 +66,7 @@ def _read_until(
 
 
 def check_dlq(
-    engine: Engine, bootstrap: str, topic: str, sale_id: str | None = None
+    engine: Engine, bootstrap: Brokers, topic: str, sale_id: str | None = None
 ) -> CheckResult:
     placed = dead_lettered_orders(bootstrap, topic, sale_id)
     ids: list[uuid.UUID] = [p.order_id for p in placed]

@@ -31,7 +31,7 @@ def check_pipeline(
                 *check_database(engine, sale_id),
                 check_outbox(engine, outbox_age_s, sale_id),
                 *check_redis(engine, redis, now_ms, pending_age_s, sale_id),
-                check_dlq(engine, settings.kafka_bootstrap, settings.dlq_topic, sale_id),
+                check_dlq(engine, settings, settings.dlq_topic, sale_id),
             ]
         )
     finally:

@@ -62,7 +62,7 @@ def check(
 
 def _drained(settings: InfraSettings, timeout_s: float) -> bool:
     group, topic = settings.inventory_group_id, settings.orders_topic
-    return wait_until_consumed(settings.kafka_bootstrap, group, topic, timeout_s)
+    return wait_until_consumed(settings, group, topic, timeout_s)
 
 
 def _print_report(report: Report, as_json: bool) -> None:

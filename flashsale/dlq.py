@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from confluent_kafka import KafkaError, Message, Producer
 
-from flashsale.kafka import producer_config
+from flashsale.kafka import Brokers, producer_config
 
 __all__ = [
     "H_ERROR",
@@ -28,6 +28,10 @@ __all__ = [
     "header",
     "kafka_dead_letter_sink",
 ]
+
+# Room for the largest message the live topics take (topics.py: 2 MiB) plus the headers a
+# dead letter adds; the DLQ topic's max.message.bytes is the same.
+DLQ_MAX_MESSAGE_BYTES = 2 * 1024 * 1024 + 64 * 1024
 
 H_ERROR = "flashsale.error"
 H_ERROR_TYPE = "flashsale.error_type"
@@ -125,9 +129,13 @@ class KafkaDeadLetterSink:
 
 
 def kafka_dead_letter_sink(
-    bootstrap: str, client_id: str, topic: str, group_id: str, resources: ExitStack
+    bootstrap: Brokers, client_id: str, topic: str, group_id: str, resources: ExitStack
 ) -> KafkaDeadLetterSink:
     """A consumer's DLQ sink on a producer of its own, flushed when `resources` close."""
-    producer = Producer(producer_config(bootstrap, f"{client_id}-dlq"))
+    # A dead letter is its message plus headers: the producer must take the largest one a
+    # source topic holds, or a ~1 MB poison message is never dead-lettered and its
+    # partition stops for ever (tests/abuse/test_poison.py).
+    big = {"message.max.bytes": DLQ_MAX_MESSAGE_BYTES}
+    producer = Producer(producer_config(bootstrap, f"{client_id}-dlq", **big))
     resources.callback(producer.flush, 5)
     return KafkaDeadLetterSink(producer, topic, group_id)

@@ -38,9 +38,9 @@ def replay_dlq(
     settings: KafkaSettings, group_id: str, max_messages: int, timeout_s: float
 ) -> ReplayReport:
     # No auto-commit: an offset is committed only after its message was re-driven.
-    config = consumer_config(settings.kafka_bootstrap, group_id, "flashsale-dlq-replay")
+    config = consumer_config(settings, group_id, "flashsale-dlq-replay")
     consumer = Consumer({**config, "enable.auto.commit": False})
-    producer = Producer(producer_config(settings.kafka_bootstrap, "flashsale-dlq-replay"))
+    producer = Producer(producer_config(settings, "flashsale-dlq-replay"))
     report = ReplayReport()
     deadline = time.monotonic() + timeout_s
     idle_polls = 0

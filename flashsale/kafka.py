@@ -16,10 +16,15 @@ from flashsale.settings import KafkaSettings
 from flashsale.topics import topic_specs
 
 __all__ = [
+    "connection_config",
     "consumer_config",
     "ensure_topics",
     "producer_config",
 ]
+
+# A bootstrap string (the local, PLAINTEXT infra) or the settings, which carry the
+# security fields too: pass the settings and SASL_SSL reaches every client.
+Brokers = str | KafkaSettings
 
 
 # librdkafka's own log lines go through Python logging (served by poll), not raw stderr:
@@ -27,9 +32,28 @@ __all__ = [
 LIBRDKAFKA_LOG = logging.getLogger("flashsale.librdkafka")
 
 
-def producer_config(bootstrap: str, client_id: str, **overrides: Any) -> dict[str, Any]:
+def connection_config(brokers: Brokers) -> dict[str, Any]:
+    """Where the brokers are and how to authenticate to them: the keys every client
+    (producer, consumer, AdminClient) shares."""
+    if isinstance(brokers, str):
+        return {"bootstrap.servers": brokers}
     config: dict[str, Any] = {
-        "bootstrap.servers": bootstrap,
+        "bootstrap.servers": brokers.kafka_bootstrap,
+        "security.protocol": brokers.kafka_security_protocol,
+    }
+    if brokers.kafka_security_protocol.startswith("SASL_"):
+        password = brokers.kafka_sasl_password
+        config["sasl.mechanism"] = brokers.kafka_sasl_mechanism
+        config["sasl.username"] = brokers.kafka_sasl_username
+        config["sasl.password"] = password.get_secret_value() if password else None
+    if brokers.kafka_ssl_ca_location and brokers.kafka_security_protocol.endswith("SSL"):
+        config["ssl.ca.location"] = brokers.kafka_ssl_ca_location
+    return config
+
+
+def producer_config(bootstrap: Brokers, client_id: str, **overrides: Any) -> dict[str, Any]:
+    config: dict[str, Any] = {
+        **connection_config(bootstrap),
         "client.id": client_id,
         "logger": LIBRDKAFKA_LOG,
         # A delivery report means every in-sync replica has the message: the order token
@@ -51,10 +75,10 @@ def producer_config(bootstrap: str, client_id: str, **overrides: Any) -> dict[st
 
 
 def consumer_config(
-    bootstrap: str, group_id: str, client_id: str, **overrides: Any
+    bootstrap: Brokers, group_id: str, client_id: str, **overrides: Any
 ) -> dict[str, Any]:
     config: dict[str, Any] = {
-        "bootstrap.servers": bootstrap,
+        **connection_config(bootstrap),
         "group.id": group_id,
         "client.id": client_id,
         "logger": LIBRDKAFKA_LOG,
@@ -78,7 +102,7 @@ def consumer_config(
 
 def ensure_topics(settings: KafkaSettings, timeout: float = 30.0) -> list[str]:
     """Create the missing topics; return the names created. Safe to call any number of times."""
-    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
+    admin = AdminClient(connection_config(settings))
     existing = set(admin.list_topics(timeout=timeout).topics)
     wanted = [
         NewTopic(

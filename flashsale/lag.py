@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from confluent_kafka import Consumer, TopicPartition
 
+from flashsale.kafka import Brokers, connection_config
+
 __all__ = [
     "LagMonitor",
     "PartitionLag",
@@ -41,10 +43,10 @@ class LagMonitor:
     poll every second does not open and close a connection each time. The probe never
     subscribes, so it never joins the group it reads (no rebalance of the real members)."""
 
-    def __init__(self, bootstrap: str, group_id: str, topic: str, timeout: float = 10.0):
+    def __init__(self, bootstrap: Brokers, group_id: str, topic: str, timeout: float = 10.0):
         self.group_id, self.topic, self._timeout = group_id, topic, timeout
         self._probe = Consumer(
-            {"bootstrap.servers": bootstrap, "group.id": group_id, "enable.auto.commit": False}
+            {**connection_config(bootstrap), "group.id": group_id, "enable.auto.commit": False}
         )
 
     def partitions(self) -> list[PartitionLag]:
@@ -71,20 +73,20 @@ class LagMonitor:
 
 
 def partition_lag(
-    bootstrap: str, group_id: str, topic: str, timeout: float = 10.0
+    bootstrap: Brokers, group_id: str, topic: str, timeout: float = 10.0
 ) -> list[PartitionLag]:
     """A one-off read (a client opened and closed for it); poll with a `LagMonitor`."""
     with LagMonitor(bootstrap, group_id, topic, timeout) as monitor:
         return monitor.partitions()
 
 
-def group_lag(bootstrap: str, group_id: str, topic: str, timeout: float = 10.0) -> int:
+def group_lag(bootstrap: Brokers, group_id: str, topic: str, timeout: float = 10.0) -> int:
     """Messages on `topic` not yet committed by `group_id`: the number autoscaling reads."""
     return total_lag(partition_lag(bootstrap, group_id, topic, timeout))
 
 
 def wait_until_consumed(
-    bootstrap: str,
+    bootstrap: Brokers,
     group_id: str,
     topic: str,
     timeout_s: float,

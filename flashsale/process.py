@@ -42,18 +42,41 @@ def expose_metrics(port: int | None, host: str) -> None:
         start_http_server(port, addr=host)
 
 
-def serve_asgi(factory: str, host: str, port: int) -> None:
+def serve_asgi(
+    factory: str,
+    host: str,
+    port: int,
+    *,
+    workers: int = 1,
+    header_timeout_s: float = 10.0,
+    body_timeout_s: float = 30.0,
+) -> None:
     """Run an app factory ("package.module:function") with the settings the benchmarks
-    measured: uvloop, httptools, no access log (a line per request halves throughput)."""
+    measured: uvloop, httptools, no access log (a line per request halves throughput), in
+    `workers` processes (flashsale/workers.py).
+    A client gets `header_timeout_s` to send its headers and `body_timeout_s` its body
+    (flashsale/slow_clients.py: Slowloris)."""
     import uvicorn
 
-    uvicorn.run(
+    from flashsale.slow_clients import slow_client_protocol
+
+    config = uvicorn.Config(
         factory,
         factory=True,
         host=host,
         port=port,
         loop="uvloop",
-        http="httptools",
+        http=slow_client_protocol(header_timeout_s, body_timeout_s),
         access_log=False,
         log_level="warning",
+    )
+    if workers <= 1:
+        uvicorn.Server(config).run()
+        return
+    # Several processes on one socket (workers.py): uvicorn's own `workers` would spawn
+    # them and pickle this config, which the slow-client protocol class does not survive.
+    from flashsale.workers import run_workers
+
+    run_workers(
+        lambda sockets: uvicorn.Server(config).run(sockets=sockets), config.bind_socket(), workers
     )

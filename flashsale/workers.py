@@ -25,7 +25,7 @@ import signal
 import socket
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from types import FrameType
 
 __all__ = ["MULTIPROCESS_DIR_ENV", "run_workers"]
@@ -33,7 +33,8 @@ __all__ = ["MULTIPROCESS_DIR_ENV", "run_workers"]
 log = logging.getLogger(__name__)
 # prometheus-client's own switch: set, every metric is a file in this directory.
 MULTIPROCESS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
-RESTART_PAUSE_S = 1.0  # a worker that dies at once is not restarted in a hot loop
+RESTART_PAUSE_S = 1.0
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}  # a worker that dies at once is not restarted in a hot loop
 
 Serve = Callable[[list[socket.socket]], None]
 
@@ -57,12 +58,26 @@ def run_workers(serve: Serve, sock: socket.socket, workers: int) -> None:
         while children:
             pid, status = os.wait()  # retried by Python after the handler (PEP 475)
             children.discard(pid)
-            if not stopping:
-                log.warning("worker %d exited (status %d); starting another", pid, status)
-                time.sleep(RESTART_PAUSE_S)
-                children.add(_fork(serve, sock))
+            if stopping:
+                continue
+            log.warning("worker %d exited (status %d); starting another", pid, status)
+            time.sleep(RESTART_PAUSE_S)
+            # Signals wait while the new worker is forked and listed: a SIGTERM in between
+            # would miss it, and the supervisor would wait on it for ever.
+            with _signals_held():
+                if not stopping:
+                    children.add(_fork(serve, sock))
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
 
 
 def _fork(serve: Serve, sock: socket.socket) -> int:
@@ -72,6 +87,7 @@ def _fork(serve: Serve, sock: socket.socket) -> int:
     # In the worker: the parent's handlers are not ours; the server installs its own.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
     code = 0
     try:
         serve([sock])

@@ -14,12 +14,15 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, Response
+from starlette.types import ASGIApp
 
 from gateway.backpressure import watch_lag
 from gateway.bootstrap import Gateway, bootstrap
 from gateway.limiter import RateLimiter
+from gateway.openapi import publish_api
 from gateway.ports import LagReader, Upstream
+from gateway.proof_of_work import ProofGate, proofs_from
 from gateway.proxy import ApiProxy, Dispatch
 from gateway.settings import GatewaySettings
 
@@ -65,17 +68,15 @@ def create_api(gateway: Gateway) -> FastAPI:
             yield
 
     app = FastAPI(
-        title="flashsale gateway", lifespan=lifespan, max_body_size=settings.max_body_bytes
+        title="flashsale gateway",
+        lifespan=lifespan,
+        max_body_size=settings.max_body_bytes,
+        openapi_url=None,  # served by openapi.py: ours merged with the order service's
     )
-    unavailable = Response(
-        b'{"error":"unavailable"}',
-        status_code=503,
-        media_type="application/json",
-        headers={"Retry-After": str(settings.retry_after_s)},
-    )
+    unavailable = _unavailable(settings.retry_after_s)
 
     @app.get("/", include_in_schema=False)
-    @app.get("/waiting-room", summary="The waiting room page (static, cacheable)")
+    @app.get("/waiting-room", response_class=HTMLResponse, summary="The waiting room page")
     async def waiting_room() -> Response:
         return Response(WAITING_ROOM, media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
 
@@ -96,16 +97,28 @@ def create_api(gateway: Gateway) -> FastAPI:
     return app
 
 
+def _unavailable(retry_after_s: int) -> Response:
+    return Response(
+        b'{"error":"unavailable"}',
+        status_code=503,
+        media_type="application/json",
+        headers={"Retry-After": str(retry_after_s)},
+    )
+
+
 def create_app(
     settings: GatewaySettings | None = None,
     *,
     upstream: Upstream | None = None,
     lag_reader: LagReader | None = None,
-) -> RateLimiter:
+) -> ASGIApp:
     """The app factory uvicorn calls (`gateway.app:create_app`); tests pass fakes."""
     gateway = bootstrap(settings or GatewaySettings(), upstream=upstream, lag_reader=lag_reader)
     settings = gateway.settings
     outcomes = gateway.metrics.outcomes
+    api = create_api(gateway)
+    proofs = proofs_from(settings)
+    publish_api(api, gateway, proofs)
     proxy = ApiProxy(
         gateway.upstream,
         gateway.admission,
@@ -113,12 +126,15 @@ def create_app(
         outcomes,
         settings.max_body_bytes,
         settings.retry_after_s,
+        proofs,
     )
-    return RateLimiter(
-        Dispatch(proxy, create_api(gateway)),
+    limited = RateLimiter(
+        Dispatch(proxy, api),
         gateway.clients,
         gateway.admission,
         outcomes,
         max_body=settings.max_body_bytes,
         max_header=settings.max_header_bytes,
     )
+    # The proof of work goes first: a purchase without one spends no bucket token.
+    return limited if proofs is None else ProofGate(limited, proofs)

@@ -56,20 +56,14 @@ def bootstrap(
     when given or when settings name their Redis; `clock` (monotonic seconds) drives
     buckets and flags."""
     clock = clock or time.monotonic
-    global_rate = Rate(settings.global_rate, settings.global_burst)
     if shared_bucket is None and settings.shared_bucket_redis_url:
         redis = Redis.from_url(settings.shared_bucket_redis_url)
-        shared_bucket = RedisSharedBucket(redis, settings.shared_bucket_key, global_rate)
+        fleet_rate = Rate(settings.global_rate, settings.global_burst)  # one for all workers
+        shared_bucket = RedisSharedBucket(redis, settings.shared_bucket_key, fleet_rate)
     if lag_reader is None and settings.lag_redis_url:
         lag_reader = _redis_lag_reader(settings.lag_redis_url, settings)
-    client_rate = Rate(settings.client_rate, settings.client_burst)
-    global_bucket = GcraBucket(global_rate, clock)
-    admission = Admission(
-        KeyedBuckets(client_rate, settings.max_clients, clock),
-        global_bucket,
-        SoldOutFlags(settings.sold_out_ttl_s, clock),
-        shared_bucket,
-    )
+    admission = _admission(settings, shared_bucket, clock)
+    global_bucket = admission.global_bucket
     gateway = Gateway(
         settings=settings,
         clients=ClientKeys(settings.trusted_proxies),
@@ -81,6 +75,22 @@ def bootstrap(
     )
     gateway.metrics.read_gauges_with(gateway.gauges)
     return gateway
+
+
+def _admission(
+    settings: GatewaySettings, shared_bucket: SharedBucket | None, clock: Callable[[], float]
+) -> Admission:
+    # Connections spread evenly over the workers, so each holds its share of the global
+    # rate. A client's share too: never more than its rate in all, maybe less if its
+    # connections land on one worker (the safe side; the shared bucket is exact).
+    global_rate = Rate.share(settings.global_rate, settings.global_burst, settings.workers)
+    client_rate = Rate.share(settings.client_rate, settings.client_burst, settings.workers)
+    return Admission(
+        KeyedBuckets(client_rate, settings.max_clients, clock),
+        GcraBucket(global_rate, clock),
+        SoldOutFlags(settings.sold_out_ttl_s, clock),
+        shared_bucket,
+    )
 
 
 def _redis_lag_reader(url: str, settings: GatewaySettings) -> RedisLagReader:

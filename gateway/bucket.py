@@ -25,6 +25,12 @@ class Rate:
         if self.per_second <= 0 or self.burst < 1:
             raise ValueError("a rate needs per_second > 0 and burst >= 1")
 
+    @classmethod
+    def share(cls, per_second: float, burst: int, workers: int) -> Rate:
+        """One worker's share of a rate split over `workers` processes: together they
+        never admit more than the whole (the burst rounds down, to 1 at least)."""
+        return cls(per_second / workers, max(1, burst // workers))
+
     @property
     def interval(self) -> float:
         return 1.0 / self.per_second

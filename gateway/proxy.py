@@ -17,6 +17,7 @@ from flashsale.asgi import TOO_LARGE, answer, precomputed
 from gateway.clients import ClientKeys
 from gateway.handlers import Admission
 from gateway.ports import FORWARDED_REQUEST, Outcomes, Upstream, UpstreamDown, UpstreamReply
+from gateway.proof_of_work import PROOF_REQUIRED, ProofOfWork
 
 __all__ = ["ApiProxy", "Dispatch"]
 
@@ -35,8 +36,10 @@ class ApiProxy:
         outcomes: Outcomes,
         max_body: int,
         retry_after_s: int,
+        proofs: ProofOfWork | None = None,
     ) -> None:
         self.upstream = upstream
+        self.proofs = proofs  # None: no proof of work asked (proof_of_work.py)
         self.admission = admission  # learns from the answers: see Admission.learn
         self.clients = clients
         self.outcomes = outcomes
@@ -50,6 +53,9 @@ class ApiProxy:
         if body is None:
             self.outcomes.too_large.inc()
             await answer(send, TOO_LARGE)
+            return
+        if self.proofs is not None and not self.proofs.solved_for_body(scope, body):
+            await answer(send, PROOF_REQUIRED)
             return
         headers = {
             k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"] if k in WANTED

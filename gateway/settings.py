@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["GatewaySettings"]
@@ -17,6 +17,9 @@ class GatewaySettings(BaseSettings):
     host: str = "127.0.0.1"
     # TCP port the gateway listens on.
     port: int = 18080
+    # Worker processes on that port (flashsale/workers.py), one per core. The rates and
+    # bursts below are the gateway's: each worker enforces its share of them.
+    workers: int = Field(1, ge=1, le=64)
     # Base URL of the order service, where admitted /api/ requests go.
     order_service_url: str = "http://127.0.0.1:18081"
 
@@ -48,6 +51,11 @@ class GatewaySettings(BaseSettings):
     max_body_bytes: int = Field(4096, ge=256, le=1_048_576)
     # Names plus values of every request header; over it, a precomputed 431 at the edge.
     max_header_bytes: int = Field(8192, ge=1024, le=1_048_576)
+    # Slow clients (Slowloris): seconds a client has to send its request headers, then
+    # its body; past either the connection is closed (flashsale/slow_clients.py).
+    header_timeout_s: float = Field(10.0, gt=0, le=300)
+    # Seconds from the end of the headers to the end of the body.
+    body_timeout_s: float = Field(30.0, gt=0, le=300)
 
     # Tight upstream timeouts: a down order service costs a refused connect (instant) or
     # connect_timeout, which is 1 s because a busy order service accepts late under a
@@ -74,8 +82,30 @@ class GatewaySettings(BaseSettings):
     # Seconds between two readings of the lag.
     lag_poll_s: float = Field(1.0, gt=0)
 
+    # Bot deterrent (gateway/proof_of_work.py): a purchase needs a hashcash proof that the
+    # waiting-room page computes in the browser. Off by default.
+    pow_enabled: bool = False
+    # HMAC key of the challenges, at least 32 characters; required when pow_enabled (no
+    # default: anyone who knows it can make challenges). Every replica needs the same one.
+    pow_secret: SecretStr | None = None
+    # Leading zero bits the proof's SHA-256 must have: each bit doubles the work (16 bits
+    # are about 65,000 hashes, a second or less in a browser).
+    pow_difficulty_bits: int = Field(16, ge=1, le=32)
+    # Seconds a challenge lasts; a proof of the current or the previous window is accepted.
+    pow_window_s: int = Field(300, ge=10, le=86_400)
+
     @model_validator(mode="after")
     def _low_mark_under_high_mark(self) -> Self:
         if self.backpressure_low_lag > self.backpressure_high_lag:
             raise ValueError("backpressure_low_lag must not be above backpressure_high_lag")
+        return self
+
+    @model_validator(mode="after")
+    def _pow_needs_a_secret(self) -> Self:
+        secret = self.pow_secret.get_secret_value() if self.pow_secret else ""
+        if self.pow_enabled and len(secret.strip()) < 32:
+            raise ValueError(
+                "FLASHSALE_GATEWAY_POW_ENABLED needs FLASHSALE_GATEWAY_POW_SECRET,"
+                " at least 32 characters (e.g. openssl rand -hex 32)"
+            )
         return self

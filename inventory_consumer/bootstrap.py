@@ -89,7 +89,7 @@ def _dead_letter_sink(
     settings: InventoryConsumerSettings, client_id: str, resources: ExitStack
 ) -> DeadLetterSink:
     topic, group = settings.dlq_topic, settings.inventory_group_id
-    return kafka_dead_letter_sink(settings.kafka_bootstrap, client_id, topic, group, resources)
+    return kafka_dead_letter_sink(settings, client_id, topic, group, resources)
 
 
 def _throttle(settings: InventoryConsumerSettings) -> WriteThrottle | None:
@@ -107,9 +107,7 @@ def _batch_loop(
     batch_max = settings.batch_max_messages
     if throttle is not None:  # batches no larger than the burst keep the write rate smooth
         batch_max = max(1, min(batch_max, throttle.burst))
-    consumer = Consumer(
-        consumer_config(settings.kafka_bootstrap, settings.inventory_group_id, client_id)
-    )
+    consumer = Consumer(consumer_config(settings, settings.inventory_group_id, client_id))
     topics = [settings.orders_topic]
     return BatchLoop(
         consumer, topics, handler, lambda: batch_max, settings.batch_max_ms / 1000, stop
@@ -126,7 +124,7 @@ def _workers(
 ) -> list[PeriodicWorker]:
     workers: list[PeriodicWorker] = []
     if settings.relay_enabled:
-        producer = Producer(producer_config(settings.kafka_bootstrap, f"{client_id}-relay"))
+        producer = Producer(producer_config(settings, f"{client_id}-relay"))
         resources.callback(producer.flush, 5)
         relay = OutboxRelay(
             engine, producer, settings.order_events_topic, releases, settings.relay_batch

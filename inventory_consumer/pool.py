@@ -26,7 +26,7 @@ def main() -> None:
     configure_logging("inventory_consumer")
     target = PoolTarget(
         argv=(sys.executable, "-m", "inventory_consumer"),
-        kafka_bootstrap=consumer.kafka_bootstrap,
+        kafka=consumer,
         group_id=consumer.inventory_group_id,
         topic=consumer.orders_topic,
         redis_url=consumer.redis_url,

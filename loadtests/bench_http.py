@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -43,6 +44,12 @@ GATEWAYS = {
     # One token per client and a slow refill: every request but the first is a 429.
     "limiting": {"FLASHSALE_GATEWAY_CLIENT_RATE": "1", "FLASHSALE_GATEWAY_CLIENT_BURST": "1"},
     "edge": NO_LIMITS,
+    # The proof of work on: a purchase without a proof is a precomputed 403, before any bucket.
+    "proof": {
+        **NO_LIMITS,
+        "FLASHSALE_GATEWAY_POW_ENABLED": "true",
+        "FLASHSALE_GATEWAY_POW_SECRET": secrets.token_hex(32),
+    },
     # Flags expire at once: every sold-out POST is forwarded.
     "forwarding": {**NO_LIMITS, "FLASHSALE_GATEWAY_SOLD_OUT_TTL_S": "0.000001"},
 }
@@ -87,6 +94,7 @@ def _measure(urls: dict[str, str], sold_path: str, admit_path: str) -> list[Row]
             # A sale the edge knows nothing about: sold-out answers come before the
             # buckets, so a sold-out path would never reach them.
             Case("gateway 429 path", urls["limiting"] + "/api/sales/bench-unknown/orders", 429),
+            Case("gateway 403, no proof of work", urls["proof"] + "/api/sales/x/orders", 403),
             Case("sold out, order service", urls["order"] + sold_path, 409),
             Case("sold out, gateway edge", urls["edge"] + sold_path, 409),
             Case("sold out, forwarded by gateway", urls["forwarding"] + sold_path, 409),

@@ -68,7 +68,7 @@ def bootstrap(
         resources.callback(engine.dispose)
         store = SqlNotificationStore(engine, settings.claim_lease_s)
     dlq = dlq or kafka_dead_letter_sink(
-        settings.kafka_bootstrap,
+        settings,
         client_id,
         settings.dlq_topic,
         settings.notification_group_id,
@@ -92,9 +92,7 @@ def _batch_loop(
     client_id: str,
     stop: threading.Event,
 ) -> BatchLoop:
-    consumer = Consumer(
-        consumer_config(settings.kafka_bootstrap, settings.notification_group_id, client_id)
-    )
+    consumer = Consumer(consumer_config(settings, settings.notification_group_id, client_id))
     batch_max = settings.batch_max_messages
     topics = [settings.order_events_topic]
     return BatchLoop(

@@ -182,7 +182,7 @@ def _kafka_publisher(
     settings: OrderServiceSettings, closers: list[Closer], metrics: Metrics
 ) -> OrderPublisher:
     config = producer_config(
-        settings.kafka_bootstrap,
+        settings,
         settings.service_name,
         **{"delivery.timeout.ms": settings.kafka_delivery_timeout_ms},
     )

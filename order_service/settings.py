@@ -25,6 +25,9 @@ class OrderServiceSettings(InfraSettings):
     host: str = Field("127.0.0.1", validation_alias="FLASHSALE_ORDER_SERVICE_HOST")
     # TCP port the order service listens on.
     port: int = Field(18081, validation_alias="FLASHSALE_ORDER_SERVICE_PORT")
+    # Worker processes on that port (flashsale/workers.py): one per core the service may
+    # use. Each keeps its own sold-out flags (all follow the Redis stock channel).
+    workers: int = Field(1, ge=1, le=64)
     # The service's name in its Kafka client id.
     service_name: str = "order_service"
 
@@ -43,6 +46,11 @@ class OrderServiceSettings(InfraSettings):
     max_body_bytes: int = Field(4096, ge=256, le=1_048_576)
     # Names plus values of every request header; over it, a precomputed 431 at the edge.
     max_header_bytes: int = Field(8192, ge=1024, le=1_048_576)
+    # Slow clients (Slowloris): seconds a client has to send its request headers, then
+    # its body; past either the connection is closed (flashsale/slow_clients.py).
+    header_timeout_s: float = Field(10.0, gt=0, le=300)
+    # Seconds from the end of the headers to the end of the body.
+    body_timeout_s: float = Field(30.0, gt=0, le=300)
     # Redis connections per process; a request beyond them waits up to the timeout
     # (a pool that fails at once would turn a burst into 503s).
     redis_pool_size: int = Field(64, ge=2, le=10_000)

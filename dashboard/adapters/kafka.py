@@ -22,9 +22,7 @@ def offsets_of(partitions: list[PartitionLag]) -> Offsets:
 class KafkaTopicOffsets:
     def __init__(self, settings: KafkaSettings, timeout_s: float) -> None:
         s = settings
-        self._monitor = LagMonitor(
-            s.kafka_bootstrap, s.inventory_group_id, s.orders_topic, timeout_s
-        )
+        self._monitor = LagMonitor(s, s.inventory_group_id, s.orders_topic, timeout_s)
         self._partitions = SharedThreadRead(self._monitor.partitions)
 
     async def read(self) -> Offsets:

@@ -20,6 +20,7 @@ from flashsale.autoscale.settings import PoolSettings
 from flashsale.autoscale.status import RedisPoolStatus
 from flashsale.autoscale.supervisor import Supervisor
 from flashsale.autoscale.workers import ProcessLauncher
+from flashsale.kafka import Brokers
 from flashsale.lag import LagMonitor
 
 __all__ = ["Pool", "PoolTarget", "bootstrap_pool"]
@@ -30,7 +31,7 @@ class PoolTarget:
     """The consumer a pool runs: the command of one worker, and where its lag is read."""
 
     argv: tuple[str, ...]  # e.g. (sys.executable, "-m", "inventory_consumer")
-    kafka_bootstrap: str
+    kafka: Brokers  # where the lag is read: the bootstrap, or the settings (with SASL)
     group_id: str
     topic: str
     redis_url: str
@@ -63,7 +64,7 @@ def bootstrap_pool(
     """The pool with the adapters given here, and the real ones for every one left None."""
     resources = ExitStack()
     if lag is None:
-        monitor = LagMonitor(target.kafka_bootstrap, target.group_id, target.topic)
+        monitor = LagMonitor(target.kafka, target.group_id, target.topic)
         resources.callback(monitor.close)
         lag = monitor
     if status is None:

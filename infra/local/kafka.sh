@@ -11,6 +11,13 @@ HEAP=${FLASHSALE_KAFKA_HEAP:-768m}
 broker_port() { echo $((KAFKA_PORT + 2 * ($1 - 1))); }
 controller_port() { echo $((KAFKA_PORT + 1 + 2 * ($1 - 1))); }
 pidfile() { echo "$PIDS/kafka-$1.pid"; }
+# Network-fault tests only: with FLASHSALE_KAFKA_PROXY_PORT set, broker N also listens on an
+# EXTERNAL listener (port below, after every broker's and controller's) and advertises
+# 127.0.0.1:(PROXY_PORT + N-1) for it, where a Toxiproxy proxy forwards to that listener.
+# Clients that bootstrap through the proxy then reach every broker through it, while
+# inter-broker and controller traffic stays direct. Unset: no EXTERNAL listener at all.
+PROXY_PORT=${FLASHSALE_KAFKA_PROXY_PORT:-}
+external_port() { echo $((KAFKA_PORT + 2 * KAFKA_BROKERS + $1 - 1)); }
 
 resolve_jars() {
   [ -f "$LIB/.resolved" ] && return 0
@@ -31,18 +38,23 @@ voters() {
 }
 
 write_properties() { # write_properties NODE
-  local n=$1 rf=1 isr=1
+  local n=$1 rf=1 isr=1 listen="" advertise="" protocols=""
   [ "$KAFKA_BROKERS" -ge 3 ] && rf=3 isr=2
+  if [ -n "$PROXY_PORT" ]; then
+    listen=",EXTERNAL://127.0.0.1:$(external_port "$n")"
+    advertise=",EXTERNAL://127.0.0.1:$((PROXY_PORT + n - 1))"
+    protocols=",EXTERNAL:PLAINTEXT"
+  fi
   mkdir -p "$KDIR/node-$n"
   cat >"$KDIR/node-$n/server.properties" <<PROPS
 process.roles=broker,controller
 node.id=$n
 controller.quorum.voters=$(voters)
-listeners=PLAINTEXT://127.0.0.1:$(broker_port "$n"),CONTROLLER://127.0.0.1:$(controller_port "$n")
-advertised.listeners=PLAINTEXT://127.0.0.1:$(broker_port "$n")
+listeners=PLAINTEXT://127.0.0.1:$(broker_port "$n"),CONTROLLER://127.0.0.1:$(controller_port "$n")$listen
+advertised.listeners=PLAINTEXT://127.0.0.1:$(broker_port "$n")$advertise
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT$protocols
 log.dirs=$KDIR/node-$n/data
 # Topics are created on purpose by \`flashsale init\`, never by a typo in a client.
 auto.create.topics.enable=false
@@ -124,6 +136,7 @@ up() {
     pid_alive "$(pidfile "$i")" && continue
     port_free "$(broker_port "$i")" "kafka broker $i"
     port_free "$(controller_port "$i")" "kafka controller $i"
+    [ -z "$PROXY_PORT" ] || port_free "$(external_port "$i")" "kafka external listener $i"
     : >"$KDIR/node-$i/server.log"
     jvm_args "$i"
     # nohup execs java, so $! is the JVM's own pid, the one `down` signals.

@@ -59,7 +59,7 @@ class NewSale(BaseModel):
             " that has sold units; run the `hint` (flashsale repair --sale ID)"
         ),
         422: error("invalid_request, or ends_at not after starts_at"),
-        503: error("unavailable: a store is down; see Retry-After"),
+        503: error("unavailable: a store is down", retry=True),
     },
 )
 async def create_sale(body: NewSale, deps: HandlerDeps) -> Response:

@@ -47,7 +47,8 @@ ORDER_ERRORS: dict[int | str, dict[str, Any]] = {
     422: error("invalid_request, or quantity_over_limit (with per_user_limit)"),
     503: error(
         "overloaded, kafka_unavailable, previous_attempt_voided, previous_attempt_pending,"
-        " sale_under_repair, request_in_progress or unavailable; see Retry-After"
+        " sale_under_repair, request_in_progress or unavailable",
+        retry=True,
     ),
 }
 STATUS_ERRORS: dict[int | str, dict[str, Any]] = {

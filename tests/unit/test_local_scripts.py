@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -31,3 +33,29 @@ def test_make_up_names_the_dashboard_and_every_service_url() -> None:
     names = set(re.findall(r"^(FLASHSALE_\w+_URL)=", written["ENV"], re.M))
     services = ["GATEWAY", "ORDER_SERVICE", "INVENTORY_CONSUMER", "NOTIFICATION_CONSUMER"]
     assert {f"FLASHSALE_{s}_URL" for s in [*services, "DASHBOARD"]} <= names
+
+
+def _properties(run_dir: Path, **env: str) -> str:
+    """Node 2 of a 3-broker cluster's server.properties, as kafka.sh writes it."""
+    variables = {
+        **os.environ,
+        "FLASHSALE_RUN_DIR": str(run_dir),
+        "FLASHSALE_KAFKA_PORT": "29092",
+        "KAFKA_BROKERS": "3",
+        **env,
+    }
+    script = ROOT / "infra/local/kafka.sh"
+    subprocess.run(["bash", str(script), "write_properties", "2"], env=variables, check=True)
+    return (run_dir / "kafka/node-2/server.properties").read_text()
+
+
+def test_kafka_listens_behind_a_proxy_only_when_asked(tmp_path: Path) -> None:
+    assert "EXTERNAL" not in _properties(tmp_path / "plain")
+    proxied = _properties(tmp_path / "proxied", FLASHSALE_KAFKA_PROXY_PORT="30000")
+    listeners = (
+        "PLAINTEXT://127.0.0.1:29094,CONTROLLER://127.0.0.1:29095,EXTERNAL://127.0.0.1:29099"
+    )
+    assert f"\nlisteners={listeners}\n" in proxied
+    advertised = "PLAINTEXT://127.0.0.1:29094,EXTERNAL://127.0.0.1:30001"
+    assert f"\nadvertised.listeners={advertised}\n" in proxied
+    assert "\ninter.broker.listener.name=PLAINTEXT\n" in proxied  # replication stays direct
