@@ -7,7 +7,9 @@ For each sale, once the pipeline has drained:
 - redis_buyers_match_live_orders: each user's slot names their live order (or a
   reservation or void not yet in the DB), and no slot names anything else;
 - no_stale_pending: no reservation has waited for its Kafka ack longer than the
-  recovery window (the recovery loop re-publishes those; one still there is stuck).
+  recovery window (the recovery loop re-publishes those; one still there is stuck), and
+  no pending entry is orphaned: out of both the re-publish scan (pending_at) and the
+  voids, nothing would ever clear it, and its sale could never be pruned.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ class _RedisSale:
     buyers: dict[str, str]
     held: dict[str, tuple[str, int, str]]  # order id -> (user, quantity, expected slot)
     released: set[str]
-    stale: list[str]
+    stale: list[str]  # pending past the recovery window, or orphaned
 
 
 def check_redis(
@@ -70,9 +72,11 @@ def _read(redis: Redis, keys: SaleKeys, stale_before_ms: int) -> _RedisSale:
     pipe.hgetall(keys.voids)
     pipe.smembers(keys.released)
     pipe.zrangebyscore(keys.pending_at, "-inf", stale_before_ms)
-    meta, stock, buyers, pending, voids, released, stale = pipe.execute()
+    pipe.zrange(keys.pending_at, 0, -1)
+    meta, stock, buyers, pending, voids, released, stale, scanned = pipe.execute()
     held = {**_held(pending, void=False), **_held(voids, void=True)}
-    return _RedisSale(bool(meta), int(stock or 0), buyers, held, set(released), stale)
+    orphans = sorted(pending.keys() - set(scanned) - voids.keys())
+    return _RedisSale(bool(meta), int(stock or 0), buyers, held, set(released), stale + orphans)
 
 
 def _held(entries: Mapping[str, str], void: bool) -> dict[str, tuple[str, int, str]]:
