@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 from flashsale.asgi import SoldOutFlags
 from gateway.adapters.lag import RedisLagReader
 from gateway.adapters.metrics import PrometheusMetrics
+from gateway.adapters.raw_upstream import RawUpstream
 from gateway.adapters.shared_bucket import RedisSharedBucket
 from gateway.adapters.upstream import AiohttpUpstream
 from gateway.backpressure import Backpressure, WaterMarks
@@ -68,13 +69,19 @@ def bootstrap(
         settings=settings,
         clients=ClientKeys(settings.trusted_proxies),
         admission=admission,
-        upstream=upstream or AiohttpUpstream(settings),
+        upstream=upstream or _upstream(settings),
         metrics=metrics or PrometheusMetrics(),
         lag_reader=lag_reader,
         backpressure=_backpressure(settings, global_bucket) if lag_reader else None,
     )
     gateway.metrics.read_gauges_with(gateway.gauges)
     return gateway
+
+
+def _upstream(settings: GatewaySettings) -> Upstream:
+    if settings.upstream_client == "raw":
+        return RawUpstream(settings)
+    return AiohttpUpstream(settings)
 
 
 def _admission(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -67,6 +67,9 @@ class GatewaySettings(BaseSettings):
     upstream_pool_timeout_s: float = Field(0.5, gt=0)
     # Pooled connections to the order service, at most.
     upstream_max_connections: int = Field(256, ge=1)
+    # The client that forwards to the order service: "raw" (adapters/raw_upstream.py,
+    # asyncio + httptools, the cheaper one per request) or "aiohttp" (adapters/upstream.py).
+    upstream_client: Literal["raw", "aiohttp"] = "raw"
 
     # Backpressure: when the consumers cannot keep up, the gateway slows down. Redis URL
     # where the autoscaling supervisor writes the inventory group's lag; None: off.

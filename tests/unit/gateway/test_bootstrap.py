@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from gateway.adapters.lag import RedisLagReader
 from gateway.adapters.metrics import PrometheusMetrics
+from gateway.adapters.raw_upstream import RawUpstream
 from gateway.adapters.shared_bucket import RedisSharedBucket
 from gateway.adapters.upstream import AiohttpUpstream
 from gateway.bootstrap import bootstrap
@@ -25,7 +26,9 @@ from tests.unit.gateway.fakes import (
 
 def test_real_adapters_from_settings() -> None:
     gateway = bootstrap(GatewaySettings())
-    assert isinstance(gateway.upstream, AiohttpUpstream)
+    assert isinstance(gateway.upstream, RawUpstream)
+    aiohttp = bootstrap(GatewaySettings(upstream_client="aiohttp"))
+    assert isinstance(aiohttp.upstream, AiohttpUpstream)
     assert isinstance(gateway.metrics, PrometheusMetrics)
     assert gateway.admission.shared is None  # no Redis named: this replica's buckets alone
     assert gateway.lag_reader is None and gateway.backpressure is None  # backpressure off
