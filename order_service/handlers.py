@@ -93,8 +93,10 @@ async def place_order(
 ) -> Answer:
     """Without an Idempotency-Key the edge middleware (shortcuts.py) already answered a raised
     sold-out flag; one that let the request through made it the flag's probe, which must
-    reach Redis. With a key the edge skipped the flag: it is checked here, after the
-    stored answer (which may be a 202) was looked up.
+    reach Redis. With a key both edges skip the flag and the request always reaches
+    reserve.lua: a keyed retry may come from a buyer whose first attempt got a 503 while
+    its order landed anyway (a late void that lost), who must learn that order
+    (already_purchased), not "sold out". The gateway's rate limits bound these calls.
 
     `identity` is the authenticated user the gateway vouches for: a body naming someone
     else is refused before anything is read or reserved in their name."""
@@ -109,11 +111,7 @@ async def place_order(
     if stored is not None:
         return Answer.loads(stored)
     try:
-        if deps.flags.is_sold_out(sale_id):  # answered by the local flag, no Redis
-            deps.metrics.sold_out.inc()
-            answer = SOLD_OUT
-        else:
-            answer = await _place(command, deps)
+        answer = await _place(command, deps)
     except Exception:  # Redis or PostgreSQL failed mid-way: the app answers 503
         await deps.idempotency.forget(sale_id, user_id, idempotency_key)
         raise
