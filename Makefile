@@ -8,7 +8,7 @@ INFRA := infra/local/infra.sh
 # Targets that need the infra source .run/infra.env unless FLASHSALE_* already point at one.
 WITH_INFRA = if [ -z "$$FLASHSALE_KAFKA_BOOTSTRAP" ]; then bash $(INFRA) up && set -a && source .run/infra.env && set +a; fi
 
-.PHONY: toxiproxy profile loadtest readme compose-up compose-down compose-config help install infra-up infra-down infra-status up down status init lint typecheck test test-unit demo check bench clean
+.PHONY: faults nemesis toxiproxy profile loadtest readme compose-up compose-down compose-config help install infra-up infra-down infra-status up down status init lint typecheck test test-unit demo check bench clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -72,6 +72,12 @@ bench: install ## Measure the seed's claims side by side in one run (ratios; nee
 profile: install ## Profile the admission path under wrk load with py-spy (top frames; needs wrk)
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	@$(WITH_INFRA) && PATH="$(VENV)/bin:$$PATH" $(PY) -m loadtests.profile
+
+faults: install ## Only the fault tests: crashes, restarts, network faults under load, then the audit (.run/faults/, README table)
+	@$(WITH_INFRA) && $(VENV)/bin/pytest -m faults -q -s tests/faults && $(PY) -m tests.faults.report
+
+nemesis: install ## The nemesis alone: SEED=... replays a run, NEMESIS_S=... sets its length (default 180 s)
+	@$(if $(SEED),FLASHSALE_NEMESIS_SEED=$(SEED)) $(if $(NEMESIS_S),FLASHSALE_NEMESIS_S=$(NEMESIS_S)) $(VENV)/bin/pytest -q -s tests/faults/test_nemesis.py
 
 check: install ## Check the invariants from the database
 	@$(WITH_INFRA) && $(PY) -m flashsale.cli check
