@@ -5,15 +5,25 @@ For each batch size: a fresh sale and a fresh orders topic, N OrderPlaced produc
 front, then the real consumer (bootstrap(), relay and expiry off) drains the topic. The
 clock starts at the first committed order (the group join is not the consumer's speed)
 and stops when all N are in the DB. The ratios are against batch-of-1: one transaction,
-one fsync per order, which is what a naive consumer does.
+one fsync per order, which is what a naive consumer does; and against pgbench's raw
+100-row transactions (4 clients, and 1 client: one consumer is one connection), measured
+right after, in the same run. Batch 500 runs again as two `python -m inventory_consumer`
+processes in one group, the autoscaling pool's shape; they get the orders only once both
+hold partitions.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
@@ -26,12 +36,18 @@ from flashsale.kafka import producer_config
 from flashsale.settings import InfraSettings
 from inventory_consumer.bootstrap import bootstrap
 from inventory_consumer.settings import InventoryConsumerSettings
-from loadtests.bench_raw import Row
+from loadtests.bench_raw import PG_BATCH, Row, pg_batch_rows
 
-__all__ = ["count_orders", "fresh_sale", "run"]
+__all__ = ["PG_BESIDE", "POOL_ROW", "count_orders", "fresh_sale", "run"]
 
-# Orders per batch size: enough for a few seconds each; the whole bench stays < 1 min.
-SIZES = {1: 1500, 100: 15000, 500: 15000}
+# Orders per batch size: enough for a few seconds each; the section takes about a minute.
+SIZES = {1: 1500, 100: 30000, 500: 40000}
+# pgbench's 100-row transactions, measured right after the consumer (bench_raw.py).
+BESIDE = ", beside the consumer"
+# Processes in one group, as the autoscaling pool runs them: pgbench has 4 clients.
+POOL_WORKERS = 2
+POOL_ROW = f"inventory consumer, batch 500, {POOL_WORKERS} processes"
+PG_BESIDE = f"{PG_BATCH}{BESIDE}"
 
 
 def _suffix() -> str:
@@ -55,11 +71,14 @@ def fresh_sale(engine: Engine, stock: int) -> str:
     return sale_id
 
 
-def _preproduce(infra: InfraSettings, topic: str, sale_id: str, n: int) -> None:
+def _create_topic(infra: InfraSettings, topic: str) -> None:
     admin = AdminClient({"bootstrap.servers": infra.kafka_bootstrap})
     admin.create_topics([NewTopic(topic, num_partitions=12, replication_factor=-1)])[topic].result(
         30
     )
+
+
+def _produce(infra: InfraSettings, topic: str, sale_id: str, n: int) -> None:
     producer = Producer(
         producer_config(infra.kafka_bootstrap, "bench-producer", **{"linger.ms": 20})
     )
@@ -77,6 +96,18 @@ def _preproduce(infra: InfraSettings, topic: str, sale_id: str, n: int) -> None:
     producer.flush(60)
 
 
+def _wait_for_members(bootstrap: str, group: str, members: int) -> None:
+    """Until `members` consumers hold partitions in `group` (60 s at most)."""
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        found = admin.describe_consumer_groups([group])[group].result(10).members
+        if len(found) == members and all(m.assignment.topic_partitions for m in found):
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"{group}: {members} members never held partitions")
+
+
 def count_orders(engine: Engine, sale_id: str) -> int:
     with engine.connect() as conn:
         return int(
@@ -86,10 +117,8 @@ def count_orders(engine: Engine, sale_id: str) -> int:
         )
 
 
-def drain_rate(infra: InfraSettings, engine: Engine, batch: int, n: int) -> float:
-    """Orders/s the consumer writes with batches of `batch` (unthrottled)."""
-    sale_id = fresh_sale(engine, n)
-    settings = InventoryConsumerSettings(
+def _settings(infra: InfraSettings, batch: int) -> InventoryConsumerSettings:
+    return InventoryConsumerSettings(
         kafka_bootstrap=infra.kafka_bootstrap,
         database_url=infra.database_url,
         redis_url=infra.redis_url,
@@ -97,51 +126,114 @@ def drain_rate(infra: InfraSettings, engine: Engine, batch: int, n: int) -> floa
         order_events_topic=f"bench.events.{_suffix()}",
         inventory_group_id=f"bench-{_suffix()}",
         batch_max_messages=batch,
+        max_orders_per_second=0,
         relay_enabled=False,
         expiry_enabled=False,
         order_ttl_s=30 * 86_400,  # never swept by a real expiry worker sharing the DB
     )
-    _preproduce(infra, settings.orders_topic, sale_id, n)
+
+
+# The settings a worker process gets through its environment (FLASHSALE_<FIELD>).
+_WORKER_ENV = (
+    "kafka_bootstrap",
+    "database_url",
+    "redis_url",
+    "orders_topic",
+    "order_events_topic",
+    "inventory_group_id",
+    "batch_max_messages",
+    "max_orders_per_second",
+    "relay_enabled",
+    "expiry_enabled",
+    "order_ttl_s",
+)
+
+
+@contextmanager
+def _in_thread(settings: InventoryConsumerSettings) -> Iterator[None]:
     stop = threading.Event()
-    app = bootstrap(settings, stop)
-    worker = threading.Thread(target=app.run, daemon=True)
-    worker.start()
+    thread = threading.Thread(target=bootstrap(settings, stop).run, daemon=True)
+    thread.start()
     try:
-        deadline = time.monotonic() + 120
-        while (first := count_orders(engine, sale_id)) == 0 and time.monotonic() < deadline:
-            time.sleep(0.01)
-        started = time.monotonic()
-        while (done := count_orders(engine, sale_id)) < n and time.monotonic() < deadline:
-            time.sleep(0.05)
-        elapsed = time.monotonic() - started
+        yield
     finally:
         stop.set()
-        worker.join(30)
+        thread.join(30)
+
+
+@contextmanager
+def _processes(settings: InventoryConsumerSettings, workers: int) -> Iterator[None]:
+    """`workers` processes of `python -m inventory_consumer` in one group, as the
+    autoscaling pool runs them."""
+    env = {k: v for k, v in os.environ.items() if k != "FLASHSALE_INVENTORY_METRICS_PORT"}
+    env |= {f"FLASHSALE_{field.upper()}": str(getattr(settings, field)) for field in _WORKER_ENV}
+    argv = [sys.executable, "-m", "inventory_consumer"]
+    procs = [subprocess.Popen(argv, env=env) for _ in range(workers)]  # noqa: S603
+    try:
+        yield
+    finally:
+        for proc in procs:
+            proc.terminate()  # SIGTERM: the batch in hand finishes, offsets are committed
+        for proc in procs:
+            proc.wait(30)
+
+
+def _time_drain(engine: Engine, sale_id: str, n: int) -> float:
+    """Orders/s from the first committed order until all n are in the DB."""
+    deadline = time.monotonic() + 120
+    while (first := count_orders(engine, sale_id)) == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    started = time.monotonic()
+    while (done := count_orders(engine, sale_id)) < n and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if done < n:
+        raise RuntimeError(f"only {done}/{n} orders in 120 s")
+    return (n - first) / (time.monotonic() - started)
+
+
+def drain_rate(infra: InfraSettings, engine: Engine, batch: int, n: int, workers: int = 1) -> float:
+    """Orders/s the consumer writes with batches of `batch` (unthrottled). One consumer
+    finds its topic full; a pool gets the orders only once every member holds its
+    partitions, so that no member drains alone while the others start."""
+    sale_id = fresh_sale(engine, n)
+    settings = _settings(infra, batch)
+    _create_topic(infra, settings.orders_topic)
+    produce = partial(_produce, infra, settings.orders_topic, sale_id, n)
+    if workers == 1:
+        produce()
+    try:
+        with _in_thread(settings) if workers == 1 else _processes(settings, workers):
+            if workers > 1:
+                _wait_for_members(infra.kafka_bootstrap, settings.inventory_group_id, workers)
+                produce()
+            return _time_drain(engine, sale_id, n)
+    finally:
         with engine.begin() as conn:  # no relay here: do not leave unsent rows behind
             conn.execute(
                 text("DELETE FROM outbox WHERE topic = :t"), {"t": settings.order_events_topic}
             )
-    if done < n:
-        raise RuntimeError(f"batch {batch}: only {done}/{n} orders in 120 s")
-    return (n - first) / elapsed
 
 
 def run(infra: InfraSettings | None = None) -> list[Row]:
+    """The consumer at each batch size, then pgbench's 100-row transactions right after
+    it: the consumer's figures and the one they are held to, from the same minute."""
     infra = infra or InfraSettings()
     engine = make_engine(infra.database_url)
-    rates = {batch: drain_rate(infra, engine, batch, n) for batch, n in SIZES.items()}
+    rates = {
+        f"inventory consumer, batch {batch}": drain_rate(infra, engine, batch, n)
+        for batch, n in SIZES.items()
+    }
+    rates[POOL_ROW] = drain_rate(infra, engine, 500, SIZES[500], workers=POOL_WORKERS)
     engine.dispose()
+    pg = pg_batch_rows(infra, BESIDE)
+    pg_rate = next(row.rate for row in pg if row.name == PG_BESIDE)
+    one = rates["inventory consumer, batch 1"]
     return [
-        Row(
-            f"inventory consumer, batch {batch}",
-            rate,
-            "orders/s",
-            f"{rate / rates[1]:.1f}x batch-of-1",
-        )
-        for batch, rate in rates.items()
-    ]
+        Row(name, rate, "orders/s", f"{rate / one:.1f}x batch-of-1, {rate / pg_rate:.3f}x pg")
+        for name, rate in rates.items()
+    ] + pg
 
 
 if __name__ == "__main__":
     for row in run():
-        print(f"{row.name:<36} {row.rate:>10.0f} {row.unit:<9} {row.note}")
+        print(f"{row.name:<52} {row.rate:>10.0f} {row.unit:<9} {row.note}")

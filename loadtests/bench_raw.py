@@ -16,6 +16,8 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -23,9 +25,10 @@ from urllib.parse import urlparse
 from flashsale.settings import InfraSettings
 from flashsale.stock import SaleKeys
 
-__all__ = ["Row", "pg_rows", "redis_rows", "run"]
+__all__ = ["PG_BATCH", "Row", "pg_batch_rows", "pg_rows", "redis_rows", "run"]
 
 SECONDS = 5
+PG_BATCH = "pg 100 orders/txn (4 clients)"
 RESERVE = Path(__file__).resolve().parent.parent / "order_service" / "adapters" / "reserve.lua"
 
 
@@ -101,7 +104,9 @@ CREATE TABLE bench_orders (order_id uuid PRIMARY KEY, sale_id text NOT NULL, use
 """
 
 
-def pg_rows(settings: InfraSettings) -> list[Row]:
+@contextmanager
+def _bench_db(settings: InfraSettings) -> Iterator[list[str]]:
+    """A scratch database with the pgbench tables; yields pgbench's connection options."""
     url = urlparse(settings.database_url.replace("+psycopg", ""))
     conn = ["-h", url.hostname or "127.0.0.1", "-p", str(url.port or 5432)]
     conn += ["-U", url.username or "postgres"]
@@ -110,20 +115,35 @@ def pg_rows(settings: InfraSettings) -> list[Row]:
     _run([*psql, "postgres", "-c", "CREATE DATABASE flashsale_bench"])
     _run([*psql, "flashsale_bench", "-c", SCHEMA])
     try:
-        return [
-            _pgbench(conn, "pg 1 order/txn (4 clients)", SINGLE, 1),
-            _pgbench(conn, "pg 100 orders/txn (4 clients)", BATCH, 100),
-        ]
+        yield conn
     finally:
         _run([*psql, "postgres", "-c", "DROP DATABASE IF EXISTS flashsale_bench"])
 
 
-def _pgbench(conn: list[str], label: str, body: str, per_tx: int) -> Row:
+def pg_rows(settings: InfraSettings) -> list[Row]:
+    with _bench_db(settings) as conn:
+        return [
+            _pgbench(conn, "pg 1 order/txn (4 clients)", SINGLE, 1),
+            _pgbench(conn, PG_BATCH, BATCH, 100),
+        ]
+
+
+def pg_batch_rows(settings: InfraSettings, suffix: str) -> list[Row]:
+    """The 100-row transactions with 4 clients (the figure the consumer is held to) and
+    with 1 client, the like of one consumer process on one connection."""
+    with _bench_db(settings) as conn:
+        return [
+            _pgbench(conn, f"{PG_BATCH}{suffix}", BATCH, 100),
+            _pgbench(conn, f"pg 100 orders/txn (1 client){suffix}", BATCH, 100, clients=1),
+        ]
+
+
+def _pgbench(conn: list[str], label: str, body: str, per_tx: int, clients: int = 4) -> Row:
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "s.sql"
         script.write_text(body)
-        load = ["-n", "-c", "4", "-j", "2", "-T", str(SECONDS), "-f", str(script)]
-        out = _run([_pg_bin("pgbench"), *conn, *load, "flashsale_bench"])
+        load = ["-n", "-c", str(clients), "-j", str(min(clients, 2)), "-T", str(SECONDS)]
+        out = _run([_pg_bin("pgbench"), *conn, *load, "-f", str(script), "flashsale_bench"])
     match = re.search(r"tps = ([\d.]+)", out)
     tps = float(match.group(1)) if match else 0.0
     return Row(label, tps * per_tx, "orders/s", f"{tps:.0f} txn/s")

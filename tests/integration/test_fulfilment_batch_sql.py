@@ -1,0 +1,107 @@
+"""The inventory consumer's write path (inventory_consumer/adapters/sql.py) on the real
+PostgreSQL: a batch costs the same statements whatever its size, every order of it lands
+with its stock and its OrderCreated event, and text the rows carry (a void's reason)
+reaches the row and the event verbatim, whatever characters it holds."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, event, text
+
+from flashsale.contracts import OrderCreated, OrderFailed, OrderVoided, decode_event
+from flashsale.settings import InfraSettings
+from inventory_consumer.adapters.sql import SqlOrderStore
+from inventory_consumer.plan import plan_batch
+from tests.fulfilment_helpers import create_sale, placed, scalar
+from tests.random_refs import random_topic, random_user_id
+
+pytestmark = pytest.mark.integration
+
+# Quotes, a backslash, JSON and array syntax, a newline, non-ASCII: all must survive.
+AWKWARD_REASON = "produce failed: \"timed out\" \\ {a,b} [1] 'x'\nretry — café ✓"
+
+
+@contextmanager
+def statements(engine: Engine) -> Iterator[list[str]]:
+    """The SQL statements the engine sends while the block runs (one round trip each)."""
+    sent: list[str] = []
+
+    def record(*args: Any) -> None:
+        sent.append(args[2])
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def outbox_events(engine: Engine, topic: str) -> list[Any]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT CAST(payload AS text) FROM outbox WHERE topic = :t ORDER BY id"),
+            {"t": topic},
+        )
+        return [decode_event(r[0]) for r in rows]
+
+
+def delete_outbox(engine: Engine, topic: str) -> None:
+    with engine.begin() as conn:  # no relay publishes this topic
+        conn.execute(text("DELETE FROM outbox WHERE topic = :t"), {"t": topic})
+
+
+def test_a_batch_costs_the_same_statements_whatever_its_size(
+    infra: InfraSettings, engine: Engine
+) -> None:
+    sizes = (1, 100, 500)
+    sale_id = create_sale(engine, infra, 1000, "batchsql")
+    topic = random_topic("events")
+    store = SqlOrderStore(engine, topic, order_ttl_s=3600)
+    batches = [[placed(sale_id) for _ in range(n)] for n in sizes]
+    try:
+        counts = []
+        for batch in batches:
+            with statements(engine) as sent:
+                outcome = store.apply(plan_batch(batch))
+            assert outcome.created == len(batch)
+            counts.append(len(sent))
+        created = outbox_events(engine, topic)
+    finally:
+        delete_outbox(engine, topic)
+    assert counts == [counts[0]] * len(sizes), f"statements per batch of {sizes}: {counts}"
+    assert counts[0] <= 3  # the orders, their outbox rows, the stock
+    assert scalar(engine, "SELECT remaining_stock FROM sales WHERE sale_id = :s", s=sale_id) == (
+        1000 - sum(sizes)
+    )
+    assert [type(e) for e in created] == [OrderCreated] * sum(sizes)
+    assert {e.order_id for e in created} == {o.order_id for b in batches for o in b}
+    assert len({e.event_id for e in created}) == sum(sizes)
+
+
+def test_a_void_reason_reaches_the_row_and_the_event_verbatim(
+    infra: InfraSettings, engine: Engine
+) -> None:
+    sale_id = create_sale(engine, infra, 5, "reason")
+    topic = random_topic("events")
+    void = OrderVoided(
+        order_id=uuid.uuid4(),
+        sale_id=sale_id,
+        user_id=random_user_id(),
+        quantity=1,
+        reason=AWKWARD_REASON,
+    )
+    try:
+        outcome = SqlOrderStore(engine, topic, order_ttl_s=3600).apply(plan_batch([void]))
+        events = outbox_events(engine, topic)
+    finally:
+        delete_outbox(engine, topic)
+    assert outcome.tombstones == 1
+    row_reason = scalar(engine, "SELECT reason FROM orders WHERE order_id = :o", o=void.order_id)
+    assert row_reason == f"voided: {AWKWARD_REASON}"
+    assert len(events) == 1 and isinstance(events[0], OrderFailed)
+    assert events[0].order_id == void.order_id and events[0].reason == row_reason
