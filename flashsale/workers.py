@@ -34,7 +34,10 @@ log = logging.getLogger(__name__)
 # prometheus-client's own switch: set, every metric is a file in this directory.
 MULTIPROCESS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 RESTART_PAUSE_S = 1.0
-STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}  # a worker that dies at once is not restarted in a hot loop
+STOP_SIGNALS = {
+    signal.SIGTERM,
+    signal.SIGINT,
+}  # a worker that dies at once is not restarted in a hot loop
 
 Serve = Callable[[list[socket.socket]], None]
 
