@@ -33,45 +33,74 @@ __all__ = ["MULTIPROCESS_DIR_ENV", "run_workers"]
 log = logging.getLogger(__name__)
 # prometheus-client's own switch: set, every metric is a file in this directory.
 MULTIPROCESS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
-RESTART_PAUSE_S = 1.0
-STOP_SIGNALS = {
-    signal.SIGTERM,
-    signal.SIGINT,
-}  # a worker that dies at once is not restarted in a hot loop
+RESTART_PAUSE_S = 1.0  # a worker that dies at once is not restarted in a hot loop
+# After SIGTERM a worker gets this long to drain and stop; then it is killed, so that a
+# stuck shutdown never leaves the supervisor (and its port) behind for ever.
+STOP_GRACE_S = 30.0
+POLL_S = 0.1
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 
 Serve = Callable[[list[socket.socket]], None]
 
 
-def run_workers(serve: Serve, sock: socket.socket, workers: int) -> None:
+def run_workers(
+    serve: Serve, sock: socket.socket, workers: int, grace_s: float = STOP_GRACE_S
+) -> None:
     """Fork `workers` processes that each call `serve([sock])`; return once all stopped."""
     metrics_dir = tempfile.mkdtemp(prefix="flashsale-metrics-")
     os.environ[MULTIPROCESS_DIR_ENV] = metrics_dir  # inherited by every worker
-    children = {_fork(serve, sock) for _ in range(workers)}
-    stopping = False
-
-    def stop(signum: int, frame: FrameType | None) -> None:
-        nonlocal stopping
-        stopping = True
-        for pid in children:
-            _signal(pid, signal.SIGTERM)
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    pool = _Workers(serve, sock, grace_s)
+    for _ in range(workers):
+        pool.children.add(_fork(serve, sock))
+    signal.signal(signal.SIGTERM, pool.stop)
+    signal.signal(signal.SIGINT, pool.stop)
     try:
-        while children:
-            pid, status = os.wait()  # retried by Python after the handler (PEP 475)
-            children.discard(pid)
-            if stopping:
-                continue
-            log.warning("worker %d exited (status %d); starting another", pid, status)
-            time.sleep(RESTART_PAUSE_S)
-            # Signals wait while the new worker is forked and listed: a SIGTERM in between
-            # would miss it, and the supervisor would wait on it for ever.
-            with _signals_held():
-                if not stopping:
-                    children.add(_fork(serve, sock))
+        pool.supervise()
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+class _Workers:
+    def __init__(self, serve: Serve, sock: socket.socket, grace_s: float) -> None:
+        self.serve = serve
+        self.sock = sock
+        self.grace_s = grace_s
+        self.children: set[int] = set()
+        self.stop_by: float | None = None  # set by SIGTERM: the workers' deadline
+
+    def stop(self, signum: int, frame: FrameType | None) -> None:
+        if self.stop_by is None:
+            self.stop_by = time.monotonic() + self.grace_s
+        for pid in self.children:
+            _signal(pid, signal.SIGTERM)
+
+    def supervise(self) -> None:
+        while self.children:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+            if pid == 0:  # none exited: kill the late ones once past the deadline
+                self._kill_late()
+                time.sleep(POLL_S)
+                continue
+            self.children.discard(pid)
+            if self.stop_by is None:
+                self._replace(pid, status)
+
+    def _kill_late(self) -> None:
+        if self.stop_by is None or time.monotonic() < self.stop_by:
+            return
+        for pid in self.children:
+            log.error("worker %d did not stop within %.0f s: killing it", pid, self.grace_s)
+            _signal(pid, signal.SIGKILL)
+        self.stop_by = float("inf")  # once
+
+    def _replace(self, pid: int, status: int) -> None:
+        log.warning("worker %d exited (status %d); starting another", pid, status)
+        time.sleep(RESTART_PAUSE_S)
+        # Signals wait while the new worker is forked and listed: a SIGTERM in between
+        # would miss it, and the supervisor would wait on it for ever.
+        with _signals_held():
+            if self.stop_by is None:
+                self.children.add(_fork(self.serve, self.sock))
 
 
 @contextlib.contextmanager

@@ -15,6 +15,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
+from flashsale.cancellation import being_cancelled
 from gateway.bucket import GcraBucket, Rate
 from gateway.ports import LagReader, LagUnavailable
 
@@ -83,5 +84,7 @@ async def watch_lag(reader: LagReader, backpressure: Backpressure, poll_s: float
         except LagUnavailable as exc:
             backpressure.observe(None, str(exc))
         except Exception as exc:  # never let a surprise end the loop: the rate would freeze
+            if being_cancelled():
+                raise asyncio.CancelledError from None
             backpressure.observe(None, repr(exc))
         await asyncio.sleep(poll_s)

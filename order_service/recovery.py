@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from flashsale.cancellation import being_cancelled
 from flashsale.contracts import OrderPlaced
 from order_service.breaker import KafkaBreaker
 from order_service.ports import Due, OrderPublisher, Reservations
@@ -97,6 +98,8 @@ class Recovery:
             try:
                 done = await self.run_once()
             except Exception:  # a Redis blip must not end the loop: try next round
+                if being_cancelled():
+                    raise asyncio.CancelledError from None
                 log.exception("recovery round failed")
                 continue
             if done.republished or done.voided or done.pruned:

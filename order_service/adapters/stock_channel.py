@@ -8,6 +8,7 @@ import logging
 
 from redis.asyncio import Redis
 
+from flashsale.cancellation import being_cancelled
 from flashsale.stock import STOCK_CHANNEL
 from order_service.soldout import StockChannelFlags
 
@@ -32,5 +33,7 @@ async def follow_stock_channel(
         except asyncio.CancelledError:
             raise
         except Exception:  # Redis went away: the TTL keeps flags honest meanwhile
+            if being_cancelled():
+                raise asyncio.CancelledError from None
             log.warning("stock channel lost; resubscribing", exc_info=True)
             await asyncio.sleep(1.0)

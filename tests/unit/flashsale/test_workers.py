@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 from tests.polling import eventually
@@ -36,7 +37,9 @@ SUPERVISOR = textwrap.dedent(
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     sock.listen()
-    run_workers(serve, sock, int(sys.argv[2]))
+    if sys.argv[3:] == ["deaf"]:  # workers that ignore SIGTERM: a shutdown that hangs
+        serve = lambda sockets: (signal.signal(signal.SIGTERM, signal.SIG_IGN), time.sleep(600))
+    run_workers(serve, sock, int(sys.argv[2]), grace_s=1.0)
     """
 )
 
@@ -66,6 +69,19 @@ def test_workers_share_a_socket_are_replaced_when_they_die_and_stop_on_sigterm(
         stopped = {int(f.name.split(".")[0]) for f in tmp_path.glob("*.stopped")}
         assert stopped == set(workers_in(tmp_path)) - {dead}
         assert not Path(first[dead][1]).exists()  # the metrics directory is removed
+    finally:
+        if supervisor.poll() is None:
+            supervisor.kill()
+
+
+def test_a_worker_that_does_not_stop_is_killed_after_the_grace_period(tmp_path: Path) -> None:
+    supervisor = subprocess.Popen([sys.executable, "-c", SUPERVISOR, str(tmp_path), "2", "deaf"])
+    try:
+        time.sleep(1.0)  # both workers ignore SIGTERM by now
+        started = time.monotonic()
+        supervisor.send_signal(signal.SIGTERM)
+        assert supervisor.wait(20) == 0
+        assert 0.9 < time.monotonic() - started < 10  # the 1 s grace, then SIGKILL
     finally:
         if supervisor.poll() is None:
             supervisor.kill()

@@ -144,3 +144,22 @@ async def test_the_loop_outlives_a_failed_round_and_runs_until_cancelled(
     messages = [r.getMessage() for r in caplog.records]
     assert messages.count("recovery round failed") == 2
     assert "recovery: 1 re-published, 0 voided, 0 ended sales pruned" in messages
+
+
+async def test_the_loop_stops_when_a_timeout_swallowed_its_cancellation() -> None:
+    """Python 3.11: an asyncio.timeout expiring as the task is cancelled turns the
+    CancelledError into a TimeoutError. The loop must stop anyway, not carry on for ever."""
+    recovery, _, _ = recovery_over(FakeClock())
+
+    async def cancelled_into_a_timeout() -> RecoveryRound:
+        asyncio.current_task().cancel()  # type: ignore[union-attr]
+        try:
+            await asyncio.sleep(1)
+        except asyncio.CancelledError:
+            raise TimeoutError("the cancellation, lost in a timeout") from None
+        raise AssertionError("not cancelled")
+
+    recovery.run_once = cancelled_into_a_timeout  # type: ignore[method-assign]
+    task = asyncio.ensure_future(recovery.run_forever(0.001))
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(task, 2)
