@@ -54,9 +54,10 @@ class Services:
     def pid(self, name: str) -> int:
         return self.processes[name].pid
 
-    def workers(self) -> list[int]:
-        """The inventory pool's worker processes (its supervisor's children)."""
-        pool = self.pid("inventory_consumer")
+    def workers(self, name: str = "inventory_consumer") -> list[int]:
+        """A supervisor's worker processes (its children): the inventory pool's, or the
+        order service's replicas on its one port (FLASHSALE_WORKERS)."""
+        pool = self.pid(name)
         children = Path(f"/proc/{pool}/task/{pool}/children")
         return [int(p) for p in children.read_text().split()] if children.exists() else []
 

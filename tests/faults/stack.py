@@ -80,6 +80,8 @@ def service_env(stores: Stores, ports: dict[str, int], token: str) -> dict[str, 
         "FLASHSALE_GATEWAY_TRUSTED_PROXIES": '["127.0.0.1"]',
         "FLASHSALE_SMTP_HOST": "127.0.0.1",
         "FLASHSALE_SMTP_PORT": str(ports["smtp"]),
+        # Two order-service replicas behind the gateway, on one port (flashsale/workers.py).
+        "FLASHSALE_WORKERS": "2",
         # Nothing expires during a test: every token stays a live order, easy to audit.
         "FLASHSALE_ORDER_TTL_S": "3600",
         # Two workers all along (2 cores): fault 1 kills them, the supervisor restarts.

@@ -157,6 +157,25 @@ def test_order_service_sigkilled_mid_burst_and_restarted(stack: FaultStack) -> N
     assert outcome.record.recovery_s is not None and outcome.record.recovery_s < 10
 
 
+def test_one_of_two_order_service_replicas_sigkilled_mid_burst(stack: FaultStack) -> None:
+    """The other replica keeps answering; the supervisor replaces the dead one, and the
+    recovery loop re-publishes what it had reserved but not yet produced."""
+
+    def kill_one_replica() -> tuple[float, float]:
+        start = time.monotonic()
+        replicas = stack.services.workers("order_service")
+        assert len(replicas) == 2, replicas
+        os.kill(replicas[0], signal.SIGKILL)
+        return start, time.monotonic()
+
+    outcome = during_burst(
+        stack, "order_replica_sigkill", "one of 2 order-service replicas SIGKILL", kill_one_replica
+    )
+    assert_clean(outcome)
+    assert outcome.record.recovery_s is not None and outcome.record.recovery_s < 5
+    eventually(lambda: len(stack.services.workers("order_service")) == 2, 30, "a new replica")
+
+
 def test_gateway_restarted_under_load(stack: FaultStack) -> None:
     def restart_gateway() -> tuple[float, float]:
         start = time.monotonic()
