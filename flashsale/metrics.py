@@ -21,6 +21,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 from flashsale.metric_catalog import BUCKETS, CATALOG, Family, families_of
+from flashsale.workers import MULTIPROCESS_DIR_ENV
 
 __all__ = [
     "Children",
@@ -208,7 +209,7 @@ def exposition(registry: CollectorRegistry = REGISTRY, local: Iterable[Collector
     """What /metrics answers. Under several workers (flashsale/workers.py set
     prometheus-client's multiprocess directory) it is every worker's figures summed, plus
     `local`: collectors that read this process's own state (a gateway's buckets)."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR") is None:  # prometheus-client's switch
+    if os.environ.get(MULTIPROCESS_DIR_ENV) is None:
         return generate_latest(registry)
     summed = CollectorRegistry()
     MultiProcessCollector(summed)  # type: ignore[no-untyped-call]

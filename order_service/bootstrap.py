@@ -5,6 +5,7 @@ database adapter is, the Kafka producer only without a publisher."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -47,6 +48,10 @@ __all__ = ["Services", "bootstrap", "redis_pool"]
 Closer = Callable[[], Any]
 
 
+log = logging.getLogger(__name__)
+STOP_TASKS_S = 5.0  # how long stop() waits for its cancelled background tasks
+
+
 @dataclass
 class Services:
     """Everything the app needs, and the background work it starts and stops."""
@@ -72,7 +77,12 @@ class Services:
     async def stop(self) -> None:
         for task in list(self.tasks):
             task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+        # Bounded: a task that swallowed its cancellation must not hold the shutdown (and
+        # the closers after it) for ever.
+        if self.tasks:
+            _, stuck = await asyncio.wait(self.tasks, timeout=STOP_TASKS_S)
+            for task in stuck:
+                log.error("background task %s ignored its cancellation", task.get_name())
         for close in self.closers:
             result = close()
             if asyncio.iscoroutine(result):

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from prometheus_client import multiprocess
 
+from flashsale.workers import MULTIPROCESS_DIR_ENV
+
 __all__ = ["ProcessLauncher", "WorkerProcess"]
 
 log = logging.getLogger(__name__)
@@ -57,7 +59,7 @@ class ProcessLauncher:
         self._env = dict(env)
         self._metrics_dir = metrics_dir
         if metrics_dir is not None:
-            self._env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+            self._env[MULTIPROCESS_DIR_ENV] = str(metrics_dir)
 
     def start(self, number: int) -> WorkerProcess:
         # Same process group as the supervisor: whoever kills the group kills the workers.

@@ -3,8 +3,12 @@ database adapter builds the engine, a given Redis client is used, never replaced
 
 from __future__ import annotations
 
+import asyncio
+
+import pytest
 from redis.asyncio import Redis
 
+from order_service import bootstrap as order_bootstrap
 from order_service.adapters.reservations import RedisIdempotency, RedisReservations
 from order_service.adapters.sql import SqlOrderStatus, SqlPayments, SqlSales
 from order_service.bootstrap import bootstrap
@@ -76,3 +80,26 @@ async def test_a_given_redis_client_carries_the_missing_redis_adapters() -> None
     assert isinstance(services.deps.stock, FakeStock)  # a given adapter is kept
     assert services.redis is client and services.closers == []  # the caller's to close
     await client.aclose()
+
+
+async def test_stop_does_not_wait_for_ever_on_a_task_that_ignores_its_cancellation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(order_bootstrap, "STOP_TASKS_S", 0.2)
+    services = fake_services()
+    closed: list[str] = []
+    services.closers.append(lambda: closed.append("closed"))
+    release = asyncio.Event()
+
+    async def deaf() -> None:
+        while not release.is_set():
+            try:
+                await asyncio.sleep(10)
+            except asyncio.CancelledError:
+                continue  # swallowed, as a timeout swallowed it on Python 3.11
+
+    services.spawn(deaf())
+    await asyncio.sleep(0)
+    await asyncio.wait_for(services.stop(), 5)
+    assert closed == ["closed"]  # the closers ran after the bounded wait
+    release.set()
