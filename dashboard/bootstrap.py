@@ -4,7 +4,6 @@ fakes a test passes in."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -18,6 +17,7 @@ from dashboard.adapters.sql import PipelineChecks, SqlOrderRows
 from dashboard.handlers import Hub, Sampler, Sources, keep_checking, keep_sampling
 from dashboard.ports import (
     CounterScrape,
+    GaugeScrape,
     InvariantChecks,
     OrderRows,
     StockLevels,
@@ -25,6 +25,7 @@ from dashboard.ports import (
     Workers,
 )
 from dashboard.settings import DashboardSettings
+from flashsale.cancellation import STOP_TASKS_S, stop_tasks
 from flashsale.db import make_engine
 
 __all__ = ["ADMISSIONS", "GATEWAY_REQUESTS", "Dashboard", "bootstrap"]
@@ -54,11 +55,7 @@ class Dashboard:
         ]
 
     async def stop(self) -> None:
-        for task in self.tasks:
-            task.cancel()
-        for task in self.tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop_tasks(self.tasks, STOP_TASKS_S)
         for close in self.closers:
             await close()
 
@@ -73,6 +70,7 @@ def bootstrap(
     stock: StockLevels | None = None,
     workers: Workers | None = None,
     checks: InvariantChecks | None = None,
+    backpressure: GaugeScrape | None = None,
 ) -> Dashboard:
     """None for an adapter: the real one, from settings."""
     closers: list[Closer] = []
@@ -91,7 +89,8 @@ def bootstrap(
         stock=stock or RedisStockLevels(redis, settings.sale_id),
         workers=workers or RedisWorkers(redis, settings.inventory_group_id),
         checks=checks or PipelineChecks(settings),
-        backpressure=HttpGaugeScrape(http, settings.gateway_url, GATEWAY_BACKPRESSURE),
+        backpressure=backpressure
+        or HttpGaugeScrape(http, settings.gateway_url, GATEWAY_BACKPRESSURE),
     )
     sampler = Sampler(
         sources,

@@ -23,6 +23,7 @@ from dashboard.ports import (
 )
 from dashboard.rates import RateMeter
 from dashboard.sample import CheckSummary, Readings, chart_sample
+from flashsale.cancellation import raise_if_cancelled
 
 __all__ = ["Hub", "Sampler", "Sources", "keep_checking", "keep_sampling"]
 
@@ -100,6 +101,7 @@ class Sampler:
         try:
             value = await asyncio.wait_for(read, timeout_s or self.read_timeout_s)
         except Exception as error:
+            raise_if_cancelled()  # Python 3.11 may have turned it into a TimeoutError
             if name not in self.failing:
                 log.warning("cannot read %s: %r (a gap in the charts)", name, error)
             self.failing.add(name)
@@ -159,9 +161,11 @@ async def keep_sampling(sampler: Sampler, hub: Hub, interval_s: float) -> None:
     """A sample every `interval_s`, on the clock's beat (a slow read does not drift it)."""
     next_at = sampler.clock()
     while True:
+        raise_if_cancelled()  # Python 3.11 may have lost it: see flashsale.cancellation
         try:
             hub.publish(await sampler.sample())
         except Exception:
+            raise_if_cancelled()
             log.exception("sampling failed")
         next_at += interval_s
         delay = next_at - sampler.clock()
@@ -174,8 +178,10 @@ async def keep_checking(sampler: Sampler, interval_s: float, first_after_s: floa
     """The checks every `interval_s`; the first after the first sample named the sale."""
     await asyncio.sleep(first_after_s)
     while True:
+        raise_if_cancelled()  # the checks' wait_for may have lost it on Python 3.11
         try:
             await sampler.check()
         except Exception:
+            raise_if_cancelled()
             log.exception("the invariant checks failed")
         await asyncio.sleep(interval_s)

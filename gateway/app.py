@@ -6,7 +6,6 @@ pool, and the backpressure loop when a lag Redis is configured)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import logging
 from collections.abc import AsyncIterator
@@ -17,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.types import ASGIApp
 
+from flashsale.cancellation import STOP_TASKS_S, stop_tasks
 from gateway.backpressure import watch_lag
 from gateway.bootstrap import Gateway, bootstrap
 from gateway.limiter import RateLimiter
@@ -50,9 +50,7 @@ async def running(gateway: Gateway) -> AsyncIterator[None]:
         yield
     finally:
         if watcher is not None:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
+            await stop_tasks([watcher], STOP_TASKS_S)
         if reader is not None:
             await reader.aclose()
         await gateway.upstream.aclose()

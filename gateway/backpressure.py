@@ -15,7 +15,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
-from flashsale.cancellation import being_cancelled
+from flashsale.cancellation import raise_if_cancelled
 from gateway.bucket import GcraBucket, Rate
 from gateway.ports import LagReader, LagUnavailable
 
@@ -79,12 +79,12 @@ class Backpressure:
 async def watch_lag(reader: LagReader, backpressure: Backpressure, poll_s: float) -> None:
     """Read the lag every `poll_s` seconds and let `backpressure` decide; until cancelled."""
     while True:
+        raise_if_cancelled()  # Python 3.11 may have lost it: see flashsale.cancellation
         try:
             backpressure.observe(await reader.read())
         except LagUnavailable as exc:
             backpressure.observe(None, str(exc))
         except Exception as exc:  # never let a surprise end the loop: the rate would freeze
-            if being_cancelled():
-                raise asyncio.CancelledError from None
+            raise_if_cancelled()
             backpressure.observe(None, repr(exc))
         await asyncio.sleep(poll_s)

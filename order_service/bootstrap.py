@@ -14,6 +14,7 @@ from typing import Any
 from redis.asyncio import BlockingConnectionPool, Redis
 
 from flashsale.async_producer import AsyncProducer
+from flashsale.cancellation import STOP_TASKS_S, stop_tasks
 from flashsale.db import make_engine
 from flashsale.kafka import producer_config
 from flashsale.metrics import Metrics, NullMetrics
@@ -49,7 +50,6 @@ Closer = Callable[[], Any]
 
 
 log = logging.getLogger(__name__)
-STOP_TASKS_S = 5.0  # how long stop() waits for its cancelled background tasks
 
 
 @dataclass
@@ -75,14 +75,7 @@ class Services:
         self.spawn(self.recovery.run_forever(self.settings.recovery_interval_s))
 
     async def stop(self) -> None:
-        for task in list(self.tasks):
-            task.cancel()
-        # Bounded: a task that swallowed its cancellation must not hold the shutdown (and
-        # the closers after it) for ever.
-        if self.tasks:
-            _, stuck = await asyncio.wait(self.tasks, timeout=STOP_TASKS_S)
-            for task in stuck:
-                log.error("background task %s ignored its cancellation", task.get_name())
+        await stop_tasks(list(self.tasks), STOP_TASKS_S)
         for close in self.closers:
             result = close()
             if asyncio.iscoroutine(result):

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flashsale.cancellation import being_cancelled
+from flashsale.cancellation import raise_if_cancelled
 from flashsale.contracts import OrderPlaced
 from order_service.breaker import KafkaBreaker
 from order_service.ports import Due, OrderPublisher, Reservations
@@ -94,12 +94,12 @@ class Recovery:
 
     async def run_forever(self, interval_s: float) -> None:
         while True:
+            raise_if_cancelled()  # Python 3.11 may have lost it: see flashsale.cancellation
             await asyncio.sleep(interval_s)
             try:
                 done = await self.run_once()
             except Exception:  # a Redis blip must not end the loop: try next round
-                if being_cancelled():
-                    raise asyncio.CancelledError from None
+                raise_if_cancelled()
                 log.exception("recovery round failed")
                 continue
             if done.republished or done.voided or done.pruned:

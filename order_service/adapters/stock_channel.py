@@ -8,7 +8,7 @@ import logging
 
 from redis.asyncio import Redis
 
-from flashsale.cancellation import being_cancelled
+from flashsale.cancellation import raise_if_cancelled
 from flashsale.stock import STOCK_CHANNEL
 from order_service.soldout import StockChannelFlags
 
@@ -22,6 +22,7 @@ async def follow_stock_channel(
 ) -> None:
     """Apply the channel's messages until cancelled, resubscribing after a Redis error."""
     while True:
+        raise_if_cancelled()  # Python 3.11 may have lost it: see flashsale.cancellation
         try:
             async with redis.pubsub(ignore_subscribe_messages=True) as pubsub:
                 await pubsub.subscribe(STOCK_CHANNEL)
@@ -33,7 +34,6 @@ async def follow_stock_channel(
         except asyncio.CancelledError:
             raise
         except Exception:  # Redis went away: the TTL keeps flags honest meanwhile
-            if being_cancelled():
-                raise asyncio.CancelledError from None
+            raise_if_cancelled()
             log.warning("stock channel lost; resubscribing", exc_info=True)
             await asyncio.sleep(1.0)

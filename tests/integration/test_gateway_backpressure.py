@@ -86,6 +86,10 @@ async def admitted_in_a_window(client: httpx.AsyncClient) -> Counter[int]:
     return statuses
 
 
+def refused_share(statuses: Counter[int]) -> float:
+    return statuses[429] / statuses.total()
+
+
 async def _full(client: httpx.AsyncClient) -> bool:
     return (await gauges(client))["flashsale_gateway_bucket_tokens"] >= BURST - 0.5
 
@@ -116,7 +120,8 @@ async def test_a_lag_over_the_mark_lowers_the_rate_and_under_the_low_mark_restor
     await redis.delete(lag_key)
     # Each window admits about a burst plus a second of the rate: ~110, ~30, ~110.
     assert lowered[200] < normal[200] / 2 and lowered[200] < restored[200] / 2
-    assert lowered[429] > normal[429]
+    # The offered load varies with the machine's: the share refused, not the count.
+    assert refused_share(lowered) > refused_share(normal)
     assert BURST + RATE * FACTOR * WINDOW_S * 0.5 <= lowered[200] <= BURST + RATE * 0.5
 
 

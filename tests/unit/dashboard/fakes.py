@@ -4,7 +4,7 @@ raises when told to (a store that cannot be read)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from dashboard.handlers import Sources
@@ -62,6 +62,17 @@ class FakeWorkers:
 
 
 @dataclass
+class FakeGauge:
+    value: float | None = None
+    on_read: Callable[[], object] | None = None  # called as a read ends
+
+    async def read(self) -> float | None:
+        if self.on_read is not None:
+            self.on_read()
+        return self.value
+
+
+@dataclass
 class FakeChecks:
     failing: tuple[str, ...] = ()
     asked: list[str | None] = field(default_factory=list)
@@ -82,9 +93,10 @@ class FakeSources:
     stock: FakeStock = field(default_factory=FakeStock)
     workers: FakeWorkers = field(default_factory=FakeWorkers)
     checks: FakeChecks = field(default_factory=FakeChecks)
+    backpressure: FakeGauge = field(default_factory=FakeGauge)
 
     def wired(self) -> Sources:
         return Sources(
             self.gateway, self.admission, self.offsets, self.rows, self.stock, self.workers,
-            self.checks,
+            self.checks, self.backpressure,
         )  # fmt: skip

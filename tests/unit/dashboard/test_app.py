@@ -31,7 +31,7 @@ def app_over(sources: FakeSources) -> FastAPI:
     s = sources
     board = bootstrap(
         SETTINGS, gateway=s.gateway, admission=s.admission, offsets=s.offsets, rows=s.rows,
-        stock=s.stock, workers=s.workers, checks=s.checks,
+        stock=s.stock, workers=s.workers, checks=s.checks, backpressure=s.backpressure,
     )  # fmt: skip
     return create_app(SETTINGS, board)
 

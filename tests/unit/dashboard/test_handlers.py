@@ -124,3 +124,14 @@ async def test_keep_sampling_publishes_on_a_beat() -> None:
     await asyncio.sleep(0.15)
     task.cancel()
     assert 4 <= len(hub.recent) <= 9
+
+
+async def test_keep_sampling_stops_even_when_python_3_11_loses_its_cancellation() -> None:
+    # The task is cancelled just as a read inside wait_for ends (the backpressure gauge's,
+    # read outside the gather): 3.11's wait_for then returns the read's value and drops
+    # the CancelledError (fixed in 3.12).
+    sources = FakeSources()
+    task = asyncio.create_task(keep_sampling(Sampler(sources.wired()), Hub(history=100), 0.01))
+    sources.backpressure.on_read = task.cancel
+    done, _ = await asyncio.wait([task], timeout=2)
+    assert task in done and task.cancelled()
