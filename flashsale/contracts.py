@@ -15,6 +15,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from flashsale.ids import uuid7
+
 __all__ = [
     "SALE_ID_PATTERN",
     "USER_ID_PATTERN",
@@ -70,11 +72,11 @@ class Contract(BaseModel):
 
 
 class Command(Contract):
-    command_id: uuid.UUID = Field(default_factory=uuid.uuid4)
+    command_id: uuid.UUID = Field(default_factory=uuid7)
 
 
 class Event(Contract):
-    event_id: uuid.UUID = Field(default_factory=uuid.uuid4)
+    event_id: uuid.UUID = Field(default_factory=uuid7)
     occurred_at: datetime = Field(default_factory=_now)
 
 

@@ -4,7 +4,10 @@
   next to a plain INCR: the ceiling of one Redis core for the admission script.
 - PostgreSQL: pgbench, one order insert + stock update per transaction (what a naive
   synchronous checkout does) against the same in batches of 100 rows per transaction
-  (what the inventory consumer does).
+  (what the inventory consumer does). Both into a bare table: the database's ceiling.
+  Beside the consumer, also its own rows in pgbench: 500 orders per transaction into the
+  migrated schema (its indexes, foreign key and checks), each with its outbox event, and
+  the stock update. That is the ceiling of the consumer's SQL with no Python at all.
 
 Each row is a rate; `bench.py` prints them beside the pipeline's own numbers.
 """
@@ -22,13 +25,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
+from flashsale.db import upgrade
 from flashsale.settings import InfraSettings
 from flashsale.stock import SaleKeys
 
-__all__ = ["PG_BATCH", "Row", "pg_batch_rows", "pg_rows", "redis_rows", "run"]
+__all__ = ["PG_BATCH", "PG_CONSUMER_ROWS", "Row", "pg_batch_rows", "pg_rows", "redis_rows", "run"]
 
 SECONDS = 5
 PG_BATCH = "pg 100 orders/txn (4 clients)"
+PG_CONSUMER_ROWS = "pg 500 orders/txn, the consumer's rows (1 client)"
 RESERVE = Path(__file__).resolve().parent.parent / "order_service" / "adapters" / "reserve.lua"
 
 
@@ -60,7 +65,7 @@ def redis_rows(settings: InfraSettings) -> list[Row]:
     sha = _run([*cli, "SCRIPT", "LOAD", RESERVE.read_text()]).strip()
     sale_keys = [keys.meta, keys.stock, keys.buyers, keys.pending, keys.pending_at]
     args = ["user:__rand_int__", "1", "order:__rand_int__", str(now_ms), '{"bench":1}']
-    reserve = ["EVALSHA", sha, "5", *sale_keys, *args, keys.sale_id]
+    reserve = ["EVALSHA", sha, "5", *sale_keys, keys.sale_id, *args]
     rows = []
     for label, command in (
         ("redis INCR (no script)", ["INCR", keys.stock]),
@@ -96,6 +101,28 @@ INSERT INTO bench_orders (order_id, sale_id, user_id, quantity)
 UPDATE bench_sales SET remaining = remaining - 100 WHERE sale_id = 'bench';
 COMMIT;
 """
+# The inventory consumer's batch, in SQL alone: its orders INSERT (the same ON CONFLICT),
+# one outbox event per created order, the stock UPDATE. The users are fresh (one live
+# order per user and sale).
+CONSUMER_ROWS = """BEGIN;
+WITH created AS (
+  INSERT INTO orders (order_id, sale_id, user_id, quantity, status, placed_at, expires_at)
+  SELECT gen_random_uuid(), 'bench', 'u-' || gen_random_uuid(), 1, 'CREATED', now(),
+         now() + interval '10 minutes'
+  FROM generate_series(1, 500)
+  ON CONFLICT DO NOTHING
+  RETURNING order_id, sale_id, user_id, quantity, expires_at)
+INSERT INTO outbox (event_id, topic, key, event_type, payload)
+  SELECT c.e, 'flashsale.order-events', c.order_id::text, 'OrderCreated',
+         jsonb_build_object('event_id', c.e, 'type', 'OrderCreated', 'version', 1,
+           'occurred_at', now(), 'order_id', c.order_id, 'sale_id', c.sale_id,
+           'user_id', c.user_id, 'quantity', c.quantity, 'expires_at', c.expires_at)
+  FROM (SELECT *, gen_random_uuid() AS e FROM created) c;
+UPDATE sales SET remaining_stock = remaining_stock - 500 WHERE sale_id = 'bench';
+COMMIT;
+"""
+CONSUMER_SALE = """INSERT INTO sales (sale_id, name, total_stock, remaining_stock, starts_at,
+  ends_at) VALUES ('bench', 'bench', 2000000000, 2000000000, now(), now() + interval '1 day')"""
 SCHEMA = """DROP TABLE IF EXISTS bench_orders, bench_sales;
 CREATE TABLE bench_sales (sale_id text PRIMARY KEY, remaining bigint NOT NULL);
 INSERT INTO bench_sales VALUES ('bench', 1000000000000);
@@ -130,12 +157,24 @@ def pg_rows(settings: InfraSettings) -> list[Row]:
 
 def pg_batch_rows(settings: InfraSettings, suffix: str) -> list[Row]:
     """The 100-row transactions with 4 clients (the figure the consumer is held to) and
-    with 1 client, the like of one consumer process on one connection."""
+    with 1 client, the like of one consumer process on one connection; then the
+    consumer's own rows into the real schema, on 1 connection."""
     with _bench_db(settings) as conn:
+        upgrade(_bench_url(settings))
+        _psql(conn, CONSUMER_SALE)
         return [
             _pgbench(conn, f"{PG_BATCH}{suffix}", BATCH, 100),
             _pgbench(conn, f"pg 100 orders/txn (1 client){suffix}", BATCH, 100, clients=1),
+            _pgbench(conn, f"{PG_CONSUMER_ROWS}{suffix}", CONSUMER_ROWS, 500, clients=1),
         ]
+
+
+def _bench_url(settings: InfraSettings) -> str:
+    return urlparse(settings.database_url)._replace(path="/flashsale_bench").geturl()
+
+
+def _psql(conn: list[str], sql: str) -> None:
+    _run([_pg_bin("psql"), *conn, "-q", "-d", "flashsale_bench", "-c", sql])
 
 
 def _pgbench(conn: list[str], label: str, body: str, per_tx: int, clients: int = 4) -> Row:

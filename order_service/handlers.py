@@ -15,6 +15,7 @@ import orjson
 
 from flashsale.async_producer import DeliveryFailed
 from flashsale.contracts import CreateSale, OrderPlaced, OrderStatus, PayOrder, PlaceOrder, encode
+from flashsale.ids import uuid7
 from order_service.breaker import KafkaBreaker
 from order_service.domain import Outcome, Reservation, placed_event, void_event
 from order_service.payments import PaymentOutcome
@@ -126,7 +127,8 @@ async def _place(command: PlaceOrder, deps: Deps) -> Answer:
     if not deps.breaker.allow():  # Kafka just failed: fail fast, reserve nothing
         return unavailable(deps, "kafka_unavailable")
     now = deps.clock()
-    placed = placed_event(command, uuid.uuid4(), datetime.fromtimestamp(now, UTC))
+    order_id = uuid7(int(now * 1000))  # time-ordered: see flashsale/ids.py
+    placed = placed_event(command, order_id, datetime.fromtimestamp(now, UTC))
     payload = encode(placed)
     reservation = await deps.reservations.reserve(
         command.sale_id,

@@ -32,8 +32,8 @@ class Shop:
         payload = encode(order).decode()
         outcome, found, _ = self._reserve(
             keys=[keys.meta, keys.stock, keys.buyers, keys.pending, keys.pending_at],
-            args=[user_id, 1, str(order.order_id), int(order.placed_at.timestamp() * 1000),
-                  f"{self._topic}\n{payload}", sale_id],
+            args=[sale_id, user_id, 1, str(order.order_id),
+                  int(order.placed_at.timestamp() * 1000), f"{self._topic}\n{payload}"],
         )  # fmt: skip
         if outcome != "reserved":
             return outcome, found

@@ -1,6 +1,8 @@
 """The two Redis calls of every admission, batched across concurrent requests
-(flashsale/tick_batch.py): reserve.lua runs as one pipeline of EVALSHAs per batch, and
-the acknowledgements of the orders Kafka accepted meanwhile as one more.
+(flashsale/tick_batch.py). One pipeline per batch carries both:
+- the purchases that arrived meanwhile, as one reserve.lua call per sale;
+- the acknowledgements of the orders Kafka accepted meanwhile: their pending entries
+  cleared per sale, their pointers written per hour bucket.
 
 Each caller still awaits its own result, so nothing changes for a request: its
 reservation has run when `reserve` returns, its pending entry is gone and its order
@@ -10,27 +12,52 @@ it). What changes is the cost: one round trip and one pipeline per batch, not pe
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from pathlib import Path
+from typing import NamedTuple, cast
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import NoScriptError
+from redis.typing import EncodableT, FieldT
 
+from flashsale.ids import minted_at_ms
 from flashsale.stock import SaleKeys
 from flashsale.tick_batch import TickBatch
 
-__all__ = ["RESERVE_SOURCE", "Ack", "RedisBatches", "ReserveCall", "order_pointer"]
+__all__ = ["RESERVE_SOURCE", "Ack", "Purchase", "RedisBatches", "pointer_bucket"]
 
 RESERVE_SOURCE = (Path(__file__).parent / "reserve.lua").read_text()
-# One reserve.lua call: its KEYS and its ARGV.
-ReserveCall = tuple[list[str], list[str | int]]
-Ack = tuple[str, str]  # sale id, order id
+ANSWER_LEN = 3  # reserve.lua's values per purchase: outcome, order id, number
+HOUR_MS = 3_600_000
+
+Answer = list[object]  # reserve.lua's values for one purchase
+PurchaseArgs = tuple[str, int, str, int, str]  # user id, quantity, order id, now ms, event
 
 
-def order_pointer(order_id: str) -> str:
-    """order id -> sale id, for GET /api/orders/{id}, whose URL names no sale. Outside any
-    sale's slot, so it is written after the ack, not by the script."""
-    return f"flashsale:order:{order_id}"
+class Purchase(NamedTuple):
+    sale_id: str
+    args: PurchaseArgs
+
+
+class Ack(NamedTuple):
+    sale_id: str
+    order_id: str
+
+
+Call = Purchase | Ack
+Result = Answer | None
+
+
+def pointer_bucket(order_id: str) -> str:
+    """The hash that holds an order's pointer (order id -> sale id) for GET
+    /api/orders/{id}, whose URL names no sale. One hash per hour of minting, read from
+    the UUIDv7 itself (flashsale/ids.py): a batch of acks writes one HSET, not one SET
+    per order, and an hour's pointers expire together. Outside any sale's slot, so it is
+    written with the ack, not by the script."""
+    hour = minted_at_ms(uuid.UUID(order_id)) // HOUR_MS
+    return f"flashsale:order-pointers:{{{hour}}}"
 
 
 class RedisBatches:
@@ -38,46 +65,81 @@ class RedisBatches:
         self._redis = redis
         self._pointer_ttl_s = pointer_ttl_s
         self._script = redis.register_script(RESERVE_SOURCE)
-        self._reserves = TickBatch(self._reserve_all)
-        self._acks = TickBatch(self._acknowledge_all)
+        self._calls: TickBatch[Call, Result] = TickBatch(self._send)
 
-    async def reserve(self, call: ReserveCall) -> list[object]:
-        result: list[object] = await self._reserves.submit(call)
-        return result
+    async def reserve(self, purchase: Purchase) -> Answer:
+        return cast(Answer, await self._calls.submit(purchase))  # a purchase's values
 
     async def acknowledge(self, sale_id: str, order_id: str) -> None:
-        await self._acks.submit((sale_id, order_id))
+        await self._calls.submit(Ack(sale_id, order_id))
 
-    async def _reserve_all(self, calls: list[ReserveCall]) -> list[list[object] | Exception]:
-        results = await self._evalsha_all(calls)
-        # A restarted Redis forgot the script: none of those calls ran, so load it and
-        # send them again (what redis-py's Script does for one call, here for a batch
-        # and without a SCRIPT EXISTS round trip before every pipeline).
-        missing = [i for i, result in enumerate(results) if isinstance(result, NoScriptError)]
-        if missing:
-            self._script.sha = await self._redis.script_load(RESERVE_SOURCE)
-            again = await self._evalsha_all([calls[i] for i in missing])
-            for i, result in zip(missing, again, strict=True):
-                results[i] = result
-        return results
-
-    async def _evalsha_all(self, calls: list[ReserveCall]) -> list[list[object] | Exception]:
+    async def _send(self, calls: list[Call]) -> list[Result | Exception]:
+        purchases = {i: c for i, c in enumerate(calls) if isinstance(c, Purchase)}
+        acks = [c for c in calls if isinstance(c, Ack)]
+        by_sale: dict[str, list[int]] = defaultdict(list)
+        for i, purchase in purchases.items():
+            by_sale[purchase.sale_id].append(i)
         async with self._redis.pipeline(transaction=False) as pipe:
-            for keys, args in calls:
-                pipe.evalsha(self._script.sha, len(keys), *keys, *args)
-            results: list[list[object] | Exception] = await pipe.execute(raise_on_error=False)
+            self._queue_reserves(pipe, by_sale, purchases)
+            ack_commands = self._queue_acks(pipe, acks)
+            sent: list[object] = await pipe.execute(raise_on_error=False)
+        reserved = await self._reload_if_forgotten(sent[: len(by_sale)], by_sale, purchases)
+        ack_results = sent[len(sent) - ack_commands :]
+        ack_error = next((r for r in ack_results if isinstance(r, Exception)), None)
+        results: list[Result | Exception] = [ack_error] * len(calls)  # an ack: None or it
+        for at, result in zip(by_sale.values(), reserved, strict=True):
+            for n, i in enumerate(at):
+                results[i] = result if isinstance(result, Exception) else _nth(result, n)
         return results
 
-    async def _acknowledge_all(self, acks: list[Ack]) -> list[Exception | None]:
-        by_sale: dict[str, list[str]] = defaultdict(list)
+    def _queue_reserves(
+        self, pipe: Pipeline, by_sale: dict[str, list[int]], purchases: dict[int, Purchase]
+    ) -> None:
+        """One reserve.lua call per sale, its purchases in arrival order."""
+        for sale_id, at in by_sale.items():
+            keys = SaleKeys(sale_id)
+            args = [arg for i in at for arg in purchases[i].args]
+            pipe.evalsha(
+                self._script.sha, 5, keys.meta, keys.stock, keys.buyers, keys.pending,
+                keys.pending_at, sale_id, *args,
+            )  # fmt: skip
+
+    def _queue_acks(self, pipe: Pipeline, acks: list[Ack]) -> int:
+        """The acks' commands; returns how many were queued."""
+        cleared: dict[str, list[str]] = defaultdict(list)
+        pointers: dict[str, dict[FieldT, EncodableT]] = defaultdict(dict)
         for sale_id, order_id in acks:
-            by_sale[sale_id].append(order_id)
+            cleared[sale_id].append(order_id)
+            pointers[pointer_bucket(order_id)][order_id] = sale_id
+        for sale_id, order_ids in cleared.items():
+            keys = SaleKeys(sale_id)
+            pipe.hdel(keys.pending, *order_ids)
+            pipe.zrem(keys.pending_at, *order_ids)
+        for bucket, entries in pointers.items():
+            pipe.hset(bucket, mapping=entries)
+            pipe.expire(bucket, self._pointer_ttl_s)  # counted from the bucket's last write
+        return 2 * (len(cleared) + len(pointers))
+
+    async def _reload_if_forgotten(
+        self, results: list[object], by_sale: dict[str, list[int]], purchases: dict[int, Purchase]
+    ) -> list[object]:
+        """A restarted Redis forgot the script: none of those calls ran, so load it and
+        send them again (what redis-py's Script does for one call, here for a batch and
+        without a SCRIPT EXISTS round trip before every pipeline)."""
+        missing = [n for n, result in enumerate(results) if isinstance(result, NoScriptError)]
+        if not missing:
+            return results
+        self._script.sha = await self._redis.script_load(RESERVE_SOURCE)
+        sales = list(by_sale)
+        again = {sales[n]: by_sale[sales[n]] for n in missing}
         async with self._redis.pipeline(transaction=False) as pipe:
-            for sale_id, order_ids in by_sale.items():
-                keys = SaleKeys(sale_id)
-                pipe.hdel(keys.pending, *order_ids)
-                pipe.zrem(keys.pending_at, *order_ids)
-            for sale_id, order_id in acks:
-                pipe.set(order_pointer(order_id), sale_id, ex=self._pointer_ttl_s)
-            await pipe.execute()
-        return [None] * len(acks)
+            self._queue_reserves(pipe, again, purchases)
+            resent: list[object] = await pipe.execute(raise_on_error=False)
+        for n, result in zip(missing, resent, strict=True):
+            results[n] = result
+        return results
+
+
+def _nth(answers: object, n: int) -> Answer:
+    """The n-th purchase's values in its sale's call (reserve.lua answers a flat list)."""
+    return cast(Answer, answers)[n * ANSWER_LEN : (n + 1) * ANSWER_LEN]

@@ -9,7 +9,12 @@ from redis.asyncio import Redis
 
 from flashsale.contracts import CreateSale
 from flashsale.stock import SALES_SET, SaleKeys, load_sale
-from order_service.adapters.redis_batches import RESERVE_SOURCE, RedisBatches, order_pointer
+from order_service.adapters.redis_batches import (
+    RESERVE_SOURCE,
+    Purchase,
+    RedisBatches,
+    pointer_bucket,
+)
 from order_service.domain import Outcome, Reservation, ended_and_settled
 from order_service.ports import Due
 
@@ -18,7 +23,7 @@ __all__ = [
     "RedisIdempotency",
     "RedisReservations",
     "RedisSaleStock",
-    "order_pointer",
+    "pointer_bucket",
 ]
 
 MARK_VOID_SOURCE = (Path(__file__).parent / "mark_void.lua").read_text()
@@ -50,12 +55,8 @@ class RedisReservations:
     async def reserve(
         self, sale_id: str, user_id: str, quantity: int, order_id: str, now_ms: int, placed: str
     ) -> Reservation:
-        keys = SaleKeys(sale_id)
         outcome, found_id, number = await self._batches.reserve(
-            (
-                [keys.meta, keys.stock, keys.buyers, keys.pending, keys.pending_at],
-                [user_id, quantity, order_id, now_ms, self._tag + placed, sale_id],
-            )
+            Purchase(sale_id, (user_id, quantity, order_id, now_ms, self._tag + placed))
         )
         kind = Outcome(_text(outcome))
         return Reservation(
@@ -118,7 +119,7 @@ class RedisReservations:
         return due[:limit]
 
     async def sale_of_order(self, order_id: str) -> str | None:
-        sale_id = await self._redis.get(order_pointer(order_id))
+        sale_id = await self._redis.hget(pointer_bucket(order_id), order_id)
         return None if sale_id is None else _text(sale_id)
 
     async def order_of_buyer(self, sale_id: str, user_id: str) -> str | None:

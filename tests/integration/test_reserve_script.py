@@ -3,7 +3,10 @@ are the reference the unit tests pin, the script is what runs."""
 
 from __future__ import annotations
 
+import asyncio
+import random
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,7 +15,7 @@ from redis.asyncio import Redis
 from flashsale.settings import InfraSettings
 from flashsale.stock import SaleKeys, load_sale
 from order_service.adapters.reservations import RedisReservations
-from order_service.domain import VOID_PREFIX, Outcome, SaleState, decide
+from order_service.domain import VOID_PREFIX, Outcome, Reservation, SaleState, decide
 from tests.random_refs import random_sale_id, random_topic
 
 pytestmark = pytest.mark.integration
@@ -109,3 +112,58 @@ async def test_a_reservation_survives_a_script_flush(infra: InfraSettings) -> No
 
 def _ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
+
+
+async def test_a_batch_of_purchases_over_two_sales_is_decided_in_arrival_order(
+    infra: InfraSettings,
+) -> None:
+    """Concurrent purchases share one reserve.lua call per sale: each is still decided as
+    if alone, in the order it arrived (a repeat buyer, stock running out mid-batch)."""
+    redis = Redis.from_url(infra.redis_url, decode_responses=True)
+    starts = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
+    start_ms = int(starts.timestamp() * 1000)
+    sales = {random_sale_id(): 5, random_sale_id(): 3}
+    for sale_id, stock in sales.items():
+        await load_sale(redis, sale_id, stock, starts, starts + timedelta(hours=1), 2)
+    states = {s: SaleState(start_ms, start_ms + HOUR_MS, 2, n, {}) for s, n in sales.items()}
+    rng = random.Random(7)
+    purchases = [
+        (rng.choice(list(sales)), f"u-{rng.randrange(6)}", rng.choice((1, 1, 2, 3)))
+        for _ in range(24)
+    ]
+    reservations = RedisReservations(redis, 60, random_topic())
+    now_ms = start_ms + 1_000
+    try:
+        got = await asyncio.gather(*(
+            reservations.reserve(sale_id, user_id, quantity, f"o-{i}", now_ms, "{}")
+            for i, (sale_id, user_id, quantity) in enumerate(purchases)
+        ))  # fmt: skip
+        expected = []
+        for i, (sale_id, user_id, quantity) in enumerate(purchases):
+            answer = decide(states[sale_id], user_id, quantity, f"o-{i}", now_ms)
+            states[sale_id] = _after(states[sale_id], user_id, answer)
+            expected.append(answer)
+        assert got == expected
+        outcomes = {answer.outcome for answer in got}
+        assert {Outcome.RESERVED, Outcome.PENDING, Outcome.SOLD_OUT} <= outcomes
+        for sale_id, state in states.items():
+            assert await redis.get(SaleKeys(sale_id).stock) == str(state.stock)
+    finally:
+        for sale_id in sales:
+            await redis.delete(*SaleKeys(sale_id).all())
+            await redis.srem("flashsale:sales", sale_id)
+        await redis.aclose()
+
+
+def _after(state: SaleState, user_id: str, answer: Reservation) -> SaleState:
+    """The sale once `answer` was applied: a reservation takes its stock and the user's
+    slot, and stays pending (nothing acknowledges it here)."""
+    if answer.outcome is not Outcome.RESERVED or answer.order_id is None:
+        return state
+    assert answer.stock_left is not None
+    return replace(
+        state,
+        stock=answer.stock_left,
+        buyers={**state.buyers, user_id: answer.order_id},
+        pending=state.pending | {answer.order_id},
+    )
