@@ -79,7 +79,18 @@ def consumer_rows(infra: InfraSettings) -> list[dict[str, Any]]:
         "pg": bench_consumer.PG_BESIDE,
         "": "inventory consumer, batch 1",
     }
-    return rate_rows(bench_consumer.run(infra), baselines)
+    rows = bench_consumer.run(infra)
+    by_name = {row.name: row.rate for row in rows}
+    consumer, ceiling = by_name["inventory consumer, batch 500"], by_name[CONSUMER_CEILING]
+    # What the Python costs: the consumer against the same rows in SQL alone.
+    beside_sql = result(
+        "inventory consumer, batch 500 (vs its rows in SQL)", consumer, None, None,
+        consumer / ceiling, CONSUMER_CEILING, unit="orders/s",
+    )  # fmt: skip
+    return [*rate_rows(rows, baselines), beside_sql]
+
+
+CONSUMER_CEILING = bench_raw.PG_CONSUMER_ROWS + bench_consumer.BESIDE
 
 
 def raw_rows(infra: InfraSettings) -> list[dict[str, Any]]:

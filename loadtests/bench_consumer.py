@@ -38,7 +38,7 @@ from inventory_consumer.bootstrap import bootstrap
 from inventory_consumer.settings import InventoryConsumerSettings
 from loadtests.bench_raw import PG_BATCH, Row, pg_batch_rows
 
-__all__ = ["PG_BESIDE", "POOL_ROW", "count_orders", "fresh_sale", "run"]
+__all__ = ["BESIDE", "PG_BESIDE", "POOL_ROW", "count_orders", "fresh_sale", "run"]
 
 # Orders per batch size: enough for a few seconds each; the section takes about a minute.
 SIZES = {1: 1500, 100: 30000, 500: 40000}
