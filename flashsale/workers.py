@@ -10,7 +10,9 @@ would), and a worker that dies on its own is replaced after a pause.
 
 What each worker holds in memory is its own: the order service's sold-out flags
 (each follows the Redis stock channel), the gateway's buckets (bootstrap gives each
-worker its share of the rates). Prometheus metrics are summed across workers through
+worker its share of the rates). Each worker knows its index (`WORKER_INDEX_ENV`, 0 to
+N-1; a replacement takes the index of the worker it replaces), so work that one process
+should do for all, such as the order service's recovery loop, runs in worker 0 only. Prometheus metrics are summed across workers through
 prometheus-client's multiprocess mode: its directory is set here, before any worker
 imports prometheus_client (flashsale/metrics.py `exposition`).
 """
@@ -28,11 +30,13 @@ import time
 from collections.abc import Callable, Iterator
 from types import FrameType
 
-__all__ = ["MULTIPROCESS_DIR_ENV", "run_workers"]
+__all__ = ["MULTIPROCESS_DIR_ENV", "WORKER_INDEX_ENV", "run_workers"]
 
 log = logging.getLogger(__name__)
 # prometheus-client's own switch: set, every metric is a file in this directory.
 MULTIPROCESS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+# The worker's index, read by the services' settings (FLASHSALE_WORKER_INDEX).
+WORKER_INDEX_ENV = "FLASHSALE_WORKER_INDEX"
 RESTART_PAUSE_S = 1.0  # a worker that dies at once is not restarted in a hot loop
 # After SIGTERM a worker gets this long to drain and stop; then it is killed, so that a
 # stuck shutdown never leaves the supervisor (and its port) behind for ever.
@@ -50,8 +54,8 @@ def run_workers(
     metrics_dir = tempfile.mkdtemp(prefix="flashsale-metrics-")
     os.environ[MULTIPROCESS_DIR_ENV] = metrics_dir  # inherited by every worker
     pool = _Workers(serve, sock, grace_s)
-    for _ in range(workers):
-        pool.children.add(_fork(serve, sock))
+    for index in range(workers):
+        pool.children[_fork(serve, sock, index)] = index
     signal.signal(signal.SIGTERM, pool.stop)
     signal.signal(signal.SIGINT, pool.stop)
     try:
@@ -65,7 +69,7 @@ class _Workers:
         self.serve = serve
         self.sock = sock
         self.grace_s = grace_s
-        self.children: set[int] = set()
+        self.children: dict[int, int] = {}  # pid -> worker index
         self.stop_by: float | None = None  # set by SIGTERM: the workers' deadline
 
     def stop(self, signum: int, frame: FrameType | None) -> None:
@@ -81,9 +85,9 @@ class _Workers:
                 self._kill_late()
                 time.sleep(POLL_S)
                 continue
-            self.children.discard(pid)
-            if self.stop_by is None:
-                self._replace(pid, status)
+            index = self.children.pop(pid, None)
+            if self.stop_by is None and index is not None:
+                self._replace(pid, status, index)
 
     def _kill_late(self) -> None:
         if self.stop_by is None or time.monotonic() < self.stop_by:
@@ -93,14 +97,14 @@ class _Workers:
             _signal(pid, signal.SIGKILL)
         self.stop_by = float("inf")  # once
 
-    def _replace(self, pid: int, status: int) -> None:
+    def _replace(self, pid: int, status: int, index: int) -> None:
         log.warning("worker %d exited (status %d); starting another", pid, status)
         time.sleep(RESTART_PAUSE_S)
         # Signals wait while the new worker is forked and listed: a SIGTERM in between
         # would miss it, and the supervisor would wait on it for ever.
         with _signals_held():
             if self.stop_by is None:
-                self.children.add(_fork(self.serve, self.sock))
+                self.children[_fork(self.serve, self.sock, index)] = index
 
 
 @contextlib.contextmanager
@@ -112,10 +116,11 @@ def _signals_held() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
 
 
-def _fork(serve: Serve, sock: socket.socket) -> int:
+def _fork(serve: Serve, sock: socket.socket, index: int) -> int:
     pid = os.fork()
     if pid != 0:
         return pid
+    os.environ[WORKER_INDEX_ENV] = str(index)
     # In the worker: the parent's handlers are not ours; the server installs its own.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_DFL)

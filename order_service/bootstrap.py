@@ -72,7 +72,8 @@ class Services:
     async def start(self) -> None:
         if self.redis is not None:
             self.spawn(follow_stock_channel(self.redis, self.deps.flags, self.stock_channel_ready))
-        self.spawn(self.recovery.run_forever(self.settings.recovery_interval_s))
+        if self.settings.worker_index == 0:  # the other workers' pendings are its too
+            self.spawn(self.recovery.run_forever(self.settings.recovery_interval_s))
 
     async def stop(self) -> None:
         await stop_tasks(list(self.tasks), STOP_TASKS_S)

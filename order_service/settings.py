@@ -77,6 +77,9 @@ class OrderServiceSettings(InfraSettings):
     prune_ended_after_s: float = Field(3600.0, ge=60, le=30 * 86_400)
     # Recovery rounds between two prunes of ended sales.
     prune_every_rounds: int = Field(30, ge=1, le=100_000)
+    # This process's index among FLASHSALE_WORKERS, set by the worker supervisor
+    # (flashsale/workers.py): one recovery loop per service is enough, in worker 0.
+    worker_index: int = Field(0, ge=0, le=1024)
 
     # How long the local sold-out flag is believed without asking Redis again. Pub/sub
     # "release" clears it at once; the TTL covers a lost pub/sub message.

@@ -1,5 +1,6 @@
-"""run_workers on real processes: N workers on one socket, a dead one replaced, SIGTERM
-passed on to all of them, and the metrics directory set for every worker."""
+"""run_workers on real processes: N workers on one socket, each with its index, a dead
+one replaced under its index, SIGTERM passed on to all of them, and the metrics
+directory set for every worker."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pathlib import Path
 from tests.polling import eventually
 
 # The supervisor under test, in a process of its own (it forks and takes SIGTERM). Each
-# worker writes "<pid> <metrics dir> <socket port>" to a file named by its pid, then
+# worker writes "<pid> <metrics dir> <socket port> <index>" to a file named by its pid, then
 # waits for SIGTERM like a server would, and leaves a ".stopped" file when it gets it.
 SUPERVISOR = textwrap.dedent(
     """
@@ -29,7 +30,8 @@ SUPERVISOR = textwrap.dedent(
         signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
         port = sockets[0].getsockname()[1]
         metrics = os.environ["PROMETHEUS_MULTIPROC_DIR"]
-        (out / str(os.getpid())).write_text(f"{os.getpid()} {metrics} {port}")
+        index = os.environ["FLASHSALE_WORKER_INDEX"]
+        (out / str(os.getpid())).write_text(f"{os.getpid()} {metrics} {port} {index}")
         while not stop:
             time.sleep(0.05)
         (out / f"{os.getpid()}.stopped").touch()
@@ -58,12 +60,15 @@ def test_workers_share_a_socket_are_replaced_when_they_die_and_stop_on_sigterm(
     supervisor = subprocess.Popen([sys.executable, "-c", SUPERVISOR, str(tmp_path), "3"])
     try:
         first = eventually(lambda: (w := workers_in(tmp_path)) and len(w) == 3 and w, within_s=20)
-        assert len({port for _, _, port in first.values()}) == 1  # one socket for all
-        metrics_dirs = {d for _, d, _ in first.values()}
+        assert len({port for _, _, port, _ in first.values()}) == 1  # one socket for all
+        assert sorted(index for *_, index in first.values()) == ["0", "1", "2"]
+        metrics_dirs = {d for _, d, _, _ in first.values()}
         assert len(metrics_dirs) == 1 and Path(metrics_dirs.pop()).is_dir()
         dead = next(iter(first))
         os.kill(dead, signal.SIGKILL)
         eventually(lambda: len(workers_in(tmp_path)) == 4, within_s=20)  # a new one came
+        (new,) = set(workers_in(tmp_path)) - set(first)
+        assert workers_in(tmp_path)[new][3] == first[dead][3]  # in the dead one's place
         supervisor.send_signal(signal.SIGTERM)
         assert supervisor.wait(20) == 0
         stopped = {int(f.name.split(".")[0]) for f in tmp_path.glob("*.stopped")}

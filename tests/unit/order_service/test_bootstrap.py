@@ -103,3 +103,12 @@ async def test_stop_does_not_wait_for_ever_on_a_task_that_ignores_its_cancellati
     await asyncio.wait_for(services.stop(), 5)
     assert closed == ["closed"]  # the closers ran after the bounded wait
     release.set()
+
+
+@pytest.mark.parametrize(("worker_index", "recovering"), [(0, 1), (1, 0), (3, 0)])
+async def test_only_worker_0_runs_the_recovery_loop(worker_index: int, recovering: int) -> None:
+    services = fake_services(worker_index=worker_index)
+    await services.start()
+    loops = [t for t in services.tasks if "run_forever" in repr(t.get_coro())]
+    assert len(loops) == recovering
+    await services.stop()
