@@ -26,7 +26,7 @@ SECONDS = 5
 # The cheap paths are measured in interleaved rounds; a row's ratio is the median of its
 # per-round ratios to the hello of the same round: on a shared 2-core box a neighbour's
 # burst then skews one round, not one row.
-ROUNDS, ROUND_SECONDS = 4, 2
+ROUNDS, ROUND_SECONDS = 5, 3  # 5 rounds: a median that one noisy round cannot move
 CONNECTIONS = 50
 WRK_CPU, SERVER_CPU = "0", "1"
 BODY = '{"user_id":"bench-user","quantity":1}'
