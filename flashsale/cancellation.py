@@ -43,6 +43,9 @@ async def stop_tasks(tasks: Collection[asyncio.Task[object]], within_s: float) -
         task.cancel()
     if not tasks:
         return
-    _, stuck = await asyncio.wait(tasks, timeout=within_s)
+    ended, stuck = await asyncio.wait(tasks, timeout=within_s)
+    for task in ended:  # one that failed before its cancellation: say how
+        if not task.cancelled() and (error := task.exception()) is not None:
+            log.error("background task %s had failed: %r", task.get_name(), error)
     for task in stuck:
         log.error("background task %s ignored its cancellation", task.get_name())

@@ -44,6 +44,7 @@ class Purchase(NamedTuple):
 class Ack(NamedTuple):
     sale_id: str
     order_id: str
+    bucket: str  # pointer_bucket(order_id), worked out before it joins a batch
 
 
 Call = Purchase | Ack
@@ -71,7 +72,8 @@ class RedisBatches:
         return cast(Answer, await self._calls.submit(purchase))  # a purchase's values
 
     async def acknowledge(self, sale_id: str, order_id: str) -> None:
-        await self._calls.submit(Ack(sale_id, order_id))
+        # A malformed order id fails here, for its own caller, not for the whole batch.
+        await self._calls.submit(Ack(sale_id, order_id, pointer_bucket(order_id)))
 
     async def _send(self, calls: list[Call]) -> list[Result | Exception]:
         purchases = {i: c for i, c in enumerate(calls) if isinstance(c, Purchase)}
@@ -84,12 +86,19 @@ class RedisBatches:
             ack_commands = self._queue_acks(pipe, acks)
             sent: list[object] = await pipe.execute(raise_on_error=False)
         reserved = await self._reload_if_forgotten(sent[: len(by_sale)], by_sale, purchases)
-        ack_results = sent[len(sent) - ack_commands :]
-        ack_error = next((r for r in ack_results if isinstance(r, Exception)), None)
-        results: list[Result | Exception] = [ack_error] * len(calls)  # an ack: None or it
+        results: list[Result | Exception] = [None] * len(calls)
         for at, result in zip(by_sale.values(), reserved, strict=True):
             for n, i in enumerate(at):
                 results[i] = result if isinstance(result, Exception) else _nth(result, n)
+        # Each ack gets the errors of its own commands only: its sale's, its bucket's.
+        failed = {
+            key: error
+            for key, error in zip(ack_commands, sent[len(by_sale) :], strict=True)
+            if isinstance(error, Exception)
+        }
+        for i, call in enumerate(calls):
+            if isinstance(call, Ack):
+                results[i] = failed.get(call.sale_id) or failed.get(call.bucket)
         return results
 
     def _queue_reserves(
@@ -104,13 +113,14 @@ class RedisBatches:
                 keys.pending_at, sale_id, *args,
             )  # fmt: skip
 
-    def _queue_acks(self, pipe: Pipeline, acks: list[Ack]) -> int:
-        """The acks' commands; returns how many were queued."""
+    def _queue_acks(self, pipe: Pipeline, acks: list[Ack]) -> list[str]:
+        """The acks' commands; returns whom each one queued is for (a sale id or a
+        bucket), in pipeline order."""
         cleared: dict[str, list[str]] = defaultdict(list)
         pointers: dict[str, dict[FieldT, EncodableT]] = defaultdict(dict)
-        for sale_id, order_id in acks:
+        for sale_id, order_id, bucket in acks:
             cleared[sale_id].append(order_id)
-            pointers[pointer_bucket(order_id)][order_id] = sale_id
+            pointers[bucket][order_id] = sale_id
         for sale_id, order_ids in cleared.items():
             keys = SaleKeys(sale_id)
             pipe.hdel(keys.pending, *order_ids)
@@ -118,7 +128,7 @@ class RedisBatches:
         for bucket, entries in pointers.items():
             pipe.hset(bucket, mapping=entries)
             pipe.expire(bucket, self._pointer_ttl_s)  # counted from the bucket's last write
-        return 2 * (len(cleared) + len(pointers))
+        return [key for key in (*cleared, *pointers) for _ in range(2)]
 
     async def _reload_if_forgotten(
         self, results: list[object], by_sale: dict[str, list[int]], purchases: dict[int, Purchase]
