@@ -85,7 +85,7 @@ def consumer_rows(infra: InfraSettings) -> list[dict[str, Any]]:
     # What the Python costs: the consumer against the same rows in SQL alone.
     beside_sql = result(
         "inventory consumer, batch 500 (vs its rows in SQL)", consumer, None, None,
-        consumer / ceiling, CONSUMER_CEILING, unit="orders/s",
+        consumer / ceiling if ceiling else None, CONSUMER_CEILING, unit="orders/s",
     )  # fmt: skip
     return [*rate_rows(rows, baselines), beside_sql]
 

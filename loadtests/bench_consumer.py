@@ -32,6 +32,7 @@ from sqlalchemy import Engine, text
 from flashsale.contracts import CreateSale, OrderPlaced, encode
 from flashsale.db import make_engine
 from flashsale.db.sales import insert_sale
+from flashsale.ids import uuid7
 from flashsale.kafka import producer_config
 from flashsale.settings import InfraSettings
 from inventory_consumer.bootstrap import bootstrap
@@ -85,7 +86,7 @@ def _produce(infra: InfraSettings, topic: str, sale_id: str, n: int) -> None:
     now = datetime.now(UTC)
     for i in range(n):
         order = OrderPlaced(
-            order_id=uuid.uuid4(), sale_id=sale_id, user_id=f"b{i}", quantity=1, placed_at=now
+            order_id=uuid7(), sale_id=sale_id, user_id=f"b{i}", quantity=1, placed_at=now
         )
         while True:
             try:

@@ -113,7 +113,7 @@ COMMIT;
 CONSUMER_ROWS = """BEGIN;
 WITH created AS (
   INSERT INTO orders (order_id, sale_id, user_id, quantity, status, placed_at, expires_at)
-  SELECT gen_random_uuid(), 'bench', 'u-' || gen_random_uuid(), 1, 'CREATED', now(),
+  SELECT bench_uuid7(), 'bench', 'u-' || gen_random_uuid(), 1, 'CREATED', now(),
          now() + interval '10 minutes'
   FROM generate_series(1, 500)
   ON CONFLICT DO NOTHING
@@ -123,10 +123,17 @@ INSERT INTO outbox (event_id, topic, key, event_type, payload)
          jsonb_build_object('event_id', c.e, 'type', 'OrderCreated', 'version', 1,
            'occurred_at', now(), 'order_id', c.order_id, 'sale_id', c.sale_id,
            'user_id', c.user_id, 'quantity', c.quantity, 'expires_at', c.expires_at)
-  FROM (SELECT *, gen_random_uuid() AS e FROM created) c;
+  FROM (SELECT *, bench_uuid7() AS e FROM created) c;
 UPDATE sales SET remaining_stock = remaining_stock - 500 WHERE sale_id = 'bench';
 COMMIT;
 """
+# The ids the services mint are UUIDv7 (flashsale/ids.py), time-ordered: so are these (a
+# v4 with the millisecond clock over its first 48 bits and the version bits set to 7;
+# PostgreSQL has uuidv7() only from 18).
+UUID7_FUNCTION = """CREATE FUNCTION bench_uuid7() RETURNS uuid LANGUAGE sql VOLATILE AS $$
+  SELECT encode(set_bit(set_bit(overlay(uuid_send(gen_random_uuid()) PLACING
+    substring(int8send(floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint) FROM 3)
+    FROM 1 FOR 6), 52, 1), 53, 1), 'hex')::uuid $$"""
 CONSUMER_SALE = """INSERT INTO sales (sale_id, name, total_stock, remaining_stock, starts_at,
   ends_at) VALUES ('bench', 'bench', 2000000000, 2000000000, now(), now() + interval '1 day')"""
 SCHEMA = """DROP TABLE IF EXISTS bench_orders, bench_sales;
@@ -167,6 +174,7 @@ def pg_batch_rows(settings: InfraSettings, suffix: str) -> list[Row]:
     consumer's own rows into the real schema, on 1 connection."""
     with _bench_db(settings) as conn:
         upgrade(_bench_url(settings))
+        _psql(conn, UUID7_FUNCTION)
         _psql(conn, CONSUMER_SALE)
         return [
             _pgbench(conn, f"{PG_BATCH}{suffix}", BATCH, 100),
