@@ -17,22 +17,18 @@ import asyncio
 import logging
 from collections.abc import Collection
 
-__all__ = ["STOP_TASKS_S", "being_cancelled", "raise_if_cancelled", "stop_tasks"]
+__all__ = ["STOP_TASKS_S", "raise_if_cancelled", "stop_tasks"]
 
 log = logging.getLogger(__name__)
 
 STOP_TASKS_S = 5.0  # how long stop_tasks waits for the cancelled tasks
 
 
-def being_cancelled() -> bool:
-    """Was the running task asked to stop, even if the CancelledError was lost?"""
-    task = asyncio.current_task()
-    return task is not None and task.cancelling() > 0
-
-
 def raise_if_cancelled() -> None:
-    """Raise the CancelledError that Python 3.11 may have lost."""
-    if being_cancelled():
+    """Raise the CancelledError that Python 3.11 may have lost: the running task was
+    asked to stop (`cancelling()`), even if no CancelledError reached it."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling() > 0:
         raise asyncio.CancelledError
 
 

@@ -71,6 +71,9 @@ def rate_rows(rows: list[bench_raw.Row], baselines: dict[str, str]) -> list[dict
     return out
 
 
+CONSUMER_CEILING = bench_raw.PG_CONSUMER_ROWS + bench_consumer.BESIDE
+
+
 def consumer_rows(infra: InfraSettings) -> list[dict[str, Any]]:
     # Batch 500 (one process, and the pool's two) against pgbench's 100-row transactions
     # measured right after it in this section; the other batch sizes against batch-of-1.
@@ -88,9 +91,6 @@ def consumer_rows(infra: InfraSettings) -> list[dict[str, Any]]:
         consumer / ceiling if ceiling else None, CONSUMER_CEILING, unit="orders/s",
     )  # fmt: skip
     return [*rate_rows(rows, baselines), beside_sql]
-
-
-CONSUMER_CEILING = bench_raw.PG_CONSUMER_ROWS + bench_consumer.BESIDE
 
 
 def raw_rows(infra: InfraSettings) -> list[dict[str, Any]]:

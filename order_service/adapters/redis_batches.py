@@ -49,6 +49,7 @@ class Ack(NamedTuple):
 
 Call = Purchase | Ack
 Result = Answer | None
+BySale = dict[str, list[tuple[int, PurchaseArgs]]]  # sale id -> (call index, ARGV) in order
 
 
 def pointer_bucket(order_id: str) -> str:
@@ -76,19 +77,18 @@ class RedisBatches:
         await self._calls.submit(Ack(sale_id, order_id, pointer_bucket(order_id)))
 
     async def _send(self, calls: list[Call]) -> list[Result | Exception]:
-        purchases = {i: c for i, c in enumerate(calls) if isinstance(c, Purchase)}
-        acks = [c for c in calls if isinstance(c, Ack)]
-        by_sale: dict[str, list[int]] = defaultdict(list)
-        for i, purchase in purchases.items():
-            by_sale[purchase.sale_id].append(i)
+        by_sale: BySale = defaultdict(list)  # each sale's purchases: (call index, ARGV)
+        for i, call in enumerate(calls):
+            if isinstance(call, Purchase):
+                by_sale[call.sale_id].append((i, call.args))
         async with self._redis.pipeline(transaction=False) as pipe:
-            self._queue_reserves(pipe, by_sale, purchases)
-            ack_commands = self._queue_acks(pipe, acks)
+            self._queue_reserves(pipe, by_sale)
+            ack_commands = self._queue_acks(pipe, [c for c in calls if isinstance(c, Ack)])
             sent: list[object] = await pipe.execute(raise_on_error=False)
-        reserved = await self._reload_if_forgotten(sent[: len(by_sale)], by_sale, purchases)
+        reserved = await self._reload_if_forgotten(sent[: len(by_sale)], by_sale)
         results: list[Result | Exception] = [None] * len(calls)
-        for at, result in zip(by_sale.values(), reserved, strict=True):
-            for n, i in enumerate(at):
+        for purchases, result in zip(by_sale.values(), reserved, strict=True):
+            for n, (i, _) in enumerate(purchases):
                 results[i] = result if isinstance(result, Exception) else _nth(result, n)
         # Each ack gets the errors of its own commands only: its sale's, its bucket's.
         failed = {
@@ -101,13 +101,11 @@ class RedisBatches:
                 results[i] = failed.get(call.sale_id) or failed.get(call.bucket)
         return results
 
-    def _queue_reserves(
-        self, pipe: Pipeline, by_sale: dict[str, list[int]], purchases: dict[int, Purchase]
-    ) -> None:
+    def _queue_reserves(self, pipe: Pipeline, by_sale: BySale) -> None:
         """One reserve.lua call per sale, its purchases in arrival order."""
-        for sale_id, at in by_sale.items():
+        for sale_id, purchases in by_sale.items():
             keys = SaleKeys(sale_id)
-            args = [arg for i in at for arg in purchases[i].args]
+            args = [arg for _, purchase in purchases for arg in purchase]
             pipe.evalsha(
                 self._script.sha, 5, keys.meta, keys.stock, keys.buyers, keys.pending,
                 keys.pending_at, sale_id, *args,
@@ -130,9 +128,7 @@ class RedisBatches:
             pipe.expire(bucket, self._pointer_ttl_s)  # counted from the bucket's last write
         return [key for key in (*cleared, *pointers) for _ in range(2)]
 
-    async def _reload_if_forgotten(
-        self, results: list[object], by_sale: dict[str, list[int]], purchases: dict[int, Purchase]
-    ) -> list[object]:
+    async def _reload_if_forgotten(self, results: list[object], by_sale: BySale) -> list[object]:
         """A restarted Redis forgot the script: none of those calls ran, so load it and
         send them again (what redis-py's Script does for one call, here for a batch and
         without a SCRIPT EXISTS round trip before every pipeline)."""
@@ -141,9 +137,8 @@ class RedisBatches:
             return results
         self._script.sha = await self._redis.script_load(RESERVE_SOURCE)
         sales = list(by_sale)
-        again = {sales[n]: by_sale[sales[n]] for n in missing}
         async with self._redis.pipeline(transaction=False) as pipe:
-            self._queue_reserves(pipe, again, purchases)
+            self._queue_reserves(pipe, {sales[n]: by_sale[sales[n]] for n in missing})
             resent: list[object] = await pipe.execute(raise_on_error=False)
         for n, result in zip(missing, resent, strict=True):
             results[n] = result
