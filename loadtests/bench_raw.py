@@ -107,33 +107,34 @@ INSERT INTO bench_orders (order_id, sale_id, user_id, quantity)
 UPDATE bench_sales SET remaining = remaining - 100 WHERE sale_id = 'bench';
 COMMIT;
 """
-# The inventory consumer's batch, in SQL alone: its orders INSERT (the same ON CONFLICT),
-# one outbox event per created order, the stock UPDATE. The users are fresh (one live
-# order per user and sale).
+# The inventory consumer's batch, in SQL alone: its one statement (inventory_consumer/
+# adapters/sql.py) inserts the orders (the same ON CONFLICT), one OrderCreated outbox row
+# per created order, and takes the stock. The users are fresh (one live order per user
+# and sale); the ids are UUIDv7, from the migrated flashsale_uuid7(), as the services'.
 CONSUMER_ROWS = """BEGIN;
 WITH created AS (
   INSERT INTO orders (order_id, sale_id, user_id, quantity, status, placed_at, expires_at)
-  SELECT bench_uuid7(), 'bench', 'u-' || gen_random_uuid(), 1, 'CREATED', now(),
+  SELECT flashsale_uuid7(), 'bench', 'u-' || gen_random_uuid(), 1, 'CREATED', now(),
          now() + interval '10 minutes'
   FROM generate_series(1, 500)
   ON CONFLICT DO NOTHING
-  RETURNING order_id, sale_id, user_id, quantity, expires_at)
-INSERT INTO outbox (event_id, topic, key, event_type, payload)
-  SELECT c.e, 'flashsale.order-events', c.order_id::text, 'OrderCreated',
-         jsonb_build_object('event_id', c.e, 'type', 'OrderCreated', 'version', 1,
-           'occurred_at', now(), 'order_id', c.order_id, 'sale_id', c.sale_id,
-           'user_id', c.user_id, 'quantity', c.quantity, 'expires_at', c.expires_at)
-  FROM (SELECT *, bench_uuid7() AS e FROM created) c;
-UPDATE sales SET remaining_stock = remaining_stock - 500 WHERE sale_id = 'bench';
+  RETURNING order_id, sale_id, user_id, quantity, expires_at
+), events AS (
+  INSERT INTO outbox (event_id, topic, key, event_type, payload)
+  SELECT c.event_id, 'flashsale.order-events', c.order_id::text, 'OrderCreated',
+         jsonb_build_object('event_id', c.event_id, 'occurred_at', now(),
+           'type', 'OrderCreated', 'version', 1, 'order_id', c.order_id,
+           'sale_id', c.sale_id, 'user_id', c.user_id, 'quantity', c.quantity,
+           'expires_at', c.expires_at)
+  FROM (SELECT *, flashsale_uuid7() AS event_id FROM created) c
+), taken AS (
+  UPDATE sales SET remaining_stock = remaining_stock - d.units
+  FROM (SELECT sale_id, sum(quantity) FROM created GROUP BY 1 ORDER BY 1) AS d(sale_id, units)
+  WHERE sales.sale_id = d.sale_id
+)
+SELECT order_id FROM created;
 COMMIT;
 """
-# The ids the services mint are UUIDv7 (flashsale/ids.py), time-ordered: so are these (a
-# v4 with the millisecond clock over its first 48 bits and the version bits set to 7;
-# PostgreSQL has uuidv7() only from 18).
-UUID7_FUNCTION = """CREATE FUNCTION bench_uuid7() RETURNS uuid LANGUAGE sql VOLATILE AS $$
-  SELECT encode(set_bit(set_bit(overlay(uuid_send(gen_random_uuid()) PLACING
-    substring(int8send(floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint) FROM 3)
-    FROM 1 FOR 6), 52, 1), 53, 1), 'hex')::uuid $$"""
 CONSUMER_SALE = """INSERT INTO sales (sale_id, name, total_stock, remaining_stock, starts_at,
   ends_at) VALUES ('bench', 'bench', 2000000000, 2000000000, now(), now() + interval '1 day')"""
 SCHEMA = """DROP TABLE IF EXISTS bench_orders, bench_sales;
@@ -174,7 +175,6 @@ def pg_batch_rows(settings: InfraSettings, suffix: str) -> list[Row]:
     consumer's own rows into the real schema, on 1 connection."""
     with _bench_db(settings) as conn:
         upgrade(_bench_url(settings))
-        _psql(conn, UUID7_FUNCTION)
         _psql(conn, CONSUMER_SALE)
         return [
             _pgbench(conn, f"{PG_BATCH}{suffix}", BATCH, 100),

@@ -1,9 +1,9 @@
 """The SQL side of a batch: one PostgreSQL transaction per plan. Idempotent by keys only
 (order_id primary key, the partial unique index on live orders), never read-then-write.
 
-Round trips per batch, whatever its size: the pool's ping, BEGIN, the orders' INSERT, the
-outbox rows' INSERT, the stock's UPDATE, COMMIT (one or two more when the batch holds
-duplicates or voids). A statement takes all its rows as ONE jsonb parameter: psycopg
+Round trips per batch, whatever its size: the pool's ping, BEGIN, the one statement that
+inserts the orders, their outbox rows and takes their stock, COMMIT (one or two more when
+the batch holds duplicates or voids). A statement takes all its rows as ONE jsonb parameter: psycopg
 dumps a Python list as a text array, quoting every element in Python, which cost more
 than the database's own work on the rows.
 """
@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
+from pydantic import BaseModel
 from sqlalchemy import Connection, Engine, Row, text
 
 from flashsale.contracts import (
@@ -36,15 +37,58 @@ OVERSOLD_REASON = "out of stock in the database: Redis had drifted"
 # The fields of a statement's rows: `:rows` is a jsonb array of objects (see _rows_json).
 _FIELDS = ("order_id", "sale_id", "user_id", "quantity", "detail")
 
-# ON CONFLICT without a target: the order_id key AND the one-live-order-per-user index.
-_CREATE = text("""
-    INSERT INTO orders (order_id, sale_id, user_id, quantity, status, placed_at, expires_at)
-    SELECT order_id, sale_id, user_id, quantity, 'CREATED', CAST(detail AS timestamptz),
-           now() + make_interval(secs => :ttl_s)
-    FROM jsonb_to_recordset(CAST(:rows AS jsonb))
-         AS o(order_id uuid, sale_id text, user_id text, quantity int, detail text)
-    ON CONFLICT DO NOTHING
-    RETURNING order_id, sale_id, user_id, quantity, expires_at""")
+# The OrderCreated an inserted order owes, as SQL expressions over `c` (its created row
+# and a fresh event id): one per field of the contract, so the payload is the event's
+# own JSON (checked at import, and decoded by decode_event in the integration tests).
+_CREATED_EVENT = {
+    "event_id": "c.event_id",
+    "occurred_at": "now()",
+    "type": "'OrderCreated'",
+    "version": "1",
+    "order_id": "c.order_id",
+    "sale_id": "c.sale_id",
+    "user_id": "c.user_id",
+    "quantity": "c.quantity",
+    "expires_at": "c.expires_at",
+}
+
+
+def _json_object(exprs: dict[str, str], model: type[BaseModel]) -> str:
+    """jsonb_build_object(...) for `model`, one key per field, refusing any mismatch."""
+    if set(exprs) != set(model.model_fields):
+        raise TypeError(f"{model.__name__} has fields {sorted(model.model_fields)}")
+    return "jsonb_build_object(" + ", ".join(f"'{k}', {v}" for k, v in exprs.items()) + ")"
+
+
+# One statement, one round trip for the whole creation: insert the orders (ON CONFLICT
+# without a target: the order_id key AND the one-live-order-per-user index), write an
+# OrderCreated outbox row for each order actually inserted, and take their units from
+# the stock. Python never holds the events: building and encoding 500 pydantic models per
+# batch cost more CPU than the database spent on their rows.
+# Sales in id order: two consumers touching the same sales lock them in the same order.
+# The CHECK (remaining_stock >= 0) refuses an oversell: the batch then rolls back.
+_CREATE = text(f"""
+    WITH created AS (
+        INSERT INTO orders (order_id, sale_id, user_id, quantity, status, placed_at,
+                            expires_at)
+        SELECT order_id, sale_id, user_id, quantity, 'CREATED', CAST(detail AS timestamptz),
+               now() + make_interval(secs => :ttl_s)
+        FROM jsonb_to_recordset(CAST(:rows AS jsonb))
+             AS o(order_id uuid, sale_id text, user_id text, quantity int, detail text)
+        ON CONFLICT DO NOTHING
+        RETURNING order_id, sale_id, user_id, quantity, expires_at
+    ), events AS (
+        INSERT INTO outbox (event_id, topic, key, event_type, payload)
+        SELECT c.event_id, :topic, CAST(c.order_id AS text), 'OrderCreated',
+               {_json_object(_CREATED_EVENT, OrderCreated)}
+        FROM (SELECT *, flashsale_uuid7() AS event_id FROM created) AS c
+    ), taken AS (
+        UPDATE sales SET remaining_stock = remaining_stock - d.units
+        FROM (SELECT sale_id, sum(quantity) AS units FROM created GROUP BY 1 ORDER BY 1)
+             AS d(sale_id, units)
+        WHERE sales.sale_id = d.sale_id
+    )
+    SELECT order_id FROM created""")  # noqa: S608 (the f-string holds constants only)
 
 # A FAILED row for an order id that has none: a later OrderPlaced for it creates nothing.
 # Joined to sales: a tombstone for an unknown sale would break the foreign key.
@@ -110,15 +154,14 @@ class SqlOrderStore:
             return self.apply_in(conn, plan)
 
     def apply_in(self, conn: Connection, plan: BatchPlan) -> BatchOutcome:
-        """Apply a plan inside the caller's transaction (apply() commits its own)."""
-        stock: Counter[str] = Counter()
+        """Apply a plan inside the caller's transaction (apply() commits its own).
+        Creation comes first and takes the sales' rows (a flash sale is one hot row,
+        locked until the commit); the rest is rare: a duplicate, a loser, a void."""
         events: list[OutboxEvent] = []
-        created = self._create(conn, plan.to_create, stock, events)
+        created = self._create(conn, plan.to_create)
         rejected = self._reject_unplaced(conn, plan.to_create, created, events)
         tombs, reinstated = self._void(conn, plan.to_void, events)
         add_to_outbox(conn, self._topic, events)
-        # Last: a flash sale is one hot row, and its lock is held until the commit.
-        move_stock(conn, stock)
         dupes = len(plan.to_create) - len(created) - rejected
         return BatchOutcome(len(created), dupes, rejected, reinstated, tombs)
 
@@ -147,31 +190,15 @@ class SqlOrderStore:
         ]
         return len(tombs), len(standing)
 
-    def _create(
-        self,
-        conn: Connection,
-        placed: Sequence[OrderPlaced],
-        stock: Counter[str],
-        events: list[OutboxEvent],
-    ) -> set[uuid.UUID]:
+    def _create(self, conn: Connection, placed: Sequence[OrderPlaced]) -> set[uuid.UUID]:
+        """The orders inserted (their events and stock written in the same statement)."""
         if not placed:
             return set()
         rows = [
             (p.order_id, p.sale_id, p.user_id, p.quantity, p.placed_at.isoformat()) for p in placed
         ]
-        inserted = conn.execute(_CREATE, {**_rows_json(rows), "ttl_s": self._ttl_s}).all()
-        for r in inserted:
-            stock[r.sale_id] -= r.quantity  # only rows actually inserted take stock
-            events.append(
-                OrderCreated(
-                    order_id=r.order_id,
-                    sale_id=r.sale_id,
-                    user_id=r.user_id,
-                    quantity=r.quantity,
-                    expires_at=r.expires_at,
-                )
-            )
-        return {r.order_id for r in inserted}
+        params = {**_rows_json(rows), "ttl_s": self._ttl_s, "topic": self._topic}
+        return {order_id for (order_id,) in conn.execute(_CREATE, params)}
 
     def _reject_unplaced(
         self,

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import Engine, event, text
 
 from flashsale.contracts import OrderCreated, OrderFailed, OrderVoided, decode_event
+from flashsale.ids import minted_at_ms
 from flashsale.settings import InfraSettings
 from inventory_consumer.adapters.sql import SqlOrderStore
 from inventory_consumer.plan import plan_batch
@@ -74,13 +75,53 @@ def test_a_batch_costs_the_same_statements_whatever_its_size(
     finally:
         delete_outbox(engine, topic)
     assert counts == [counts[0]] * len(sizes), f"statements per batch of {sizes}: {counts}"
-    assert counts[0] <= 3  # the orders, their outbox rows, the stock
+    assert counts[0] == 1  # the orders, their outbox rows and the stock: one statement
     assert scalar(engine, "SELECT remaining_stock FROM sales WHERE sale_id = :s", s=sale_id) == (
         1000 - sum(sizes)
     )
     assert [type(e) for e in created] == [OrderCreated] * sum(sizes)
     assert {e.order_id for e in created} == {o.order_id for b in batches for o in b}
     assert len({e.event_id for e in created}) == sum(sizes)
+
+
+def test_each_created_order_takes_its_own_sale_s_units_and_announces_its_own_row(
+    infra: InfraSettings, engine: Engine
+) -> None:
+    """Two sales, several quantities and a duplicate in one batch: each sale loses exactly
+    the units of its orders inserted, and each event is its order's row, under a fresh
+    time-ordered id."""
+    big, small = create_sale(engine, infra, 100, "big"), create_sale(engine, infra, 100, "small")
+    orders = [placed(big, quantity=q) for q in (1, 2, 3)] + [placed(small, quantity=4)]
+    topic = random_topic("events")
+    store = SqlOrderStore(engine, topic, order_ttl_s=600)
+    try:
+        outcome = store.apply(plan_batch([*orders, orders[0]]))
+        again = store.apply(plan_batch(orders[1:]))  # a redelivery creates and takes nothing
+        events = outbox_events(engine, topic)
+    finally:
+        delete_outbox(engine, topic)
+    assert (outcome.created, outcome.duplicates) == (4, 0)  # the plan drops in-batch repeats
+    assert (again.created, again.duplicates) == (0, 3)
+    stock = "SELECT remaining_stock FROM sales WHERE sale_id = :s"
+    assert (scalar(engine, stock, s=big), scalar(engine, stock, s=small)) == (94, 96)
+    assert all(isinstance(e, OrderCreated) for e in events) and len(events) == len(orders)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT order_id, expires_at FROM orders WHERE order_id = ANY(:ids)"),
+            {"ids": [o.order_id for o in orders]},
+        )
+        expiry = {order_id: expires_at for order_id, expires_at in rows}
+    by_id = {e.order_id: e for e in events if isinstance(e, OrderCreated)}
+    for order in orders:
+        event = by_id[order.order_id]
+        assert (event.sale_id, event.user_id, event.quantity) == (
+            order.sale_id,
+            order.user_id,
+            order.quantity,
+        )
+        assert event.expires_at == expiry[order.order_id]
+        assert event.event_id.version == 7
+        assert abs(minted_at_ms(event.event_id) - event.occurred_at.timestamp() * 1000) < 60_000
 
 
 def test_a_void_reason_reaches_the_row_and_the_event_verbatim(

@@ -1,0 +1,36 @@
+"""The OrderCreated payload the consumer's SQL builds: one key per field of the contract,
+so that a field added to (or renamed in) the event cannot silently go missing from it."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import BaseModel
+
+from flashsale.contracts import OrderCreated
+from inventory_consumer.adapters.sql import _CREATE, _CREATED_EVENT, _json_object
+
+
+class Pair(BaseModel):
+    a: int
+    b: str
+
+
+def test_the_payload_carries_every_field_of_the_contract_and_nothing_else() -> None:
+    built = _json_object(_CREATED_EVENT, OrderCreated)
+    pairs = built.removeprefix("jsonb_build_object(").removesuffix(")").split(", ")
+    keys = [key.strip("'") for key in pairs[0::2]]
+    assert sorted(keys) == sorted(OrderCreated.model_fields)
+    assert _json_object(_CREATED_EVENT, OrderCreated) in str(_CREATE)
+
+
+@pytest.mark.parametrize(
+    "exprs", [{"a": "1"}, {"a": "1", "b": "'x'", "c": "2"}, {"a": "1", "c": "2"}]
+)
+def test_a_field_missing_or_extra_is_refused(exprs: dict[str, str]) -> None:
+    with pytest.raises(TypeError, match="Pair"):
+        _json_object(exprs, Pair)
+
+
+def test_the_literal_fields_are_the_contract_s_own() -> None:
+    assert _CREATED_EVENT["type"] == f"'{OrderCreated.model_fields['type'].default}'"
+    assert _CREATED_EVENT["version"] == str(OrderCreated.model_fields["version"].default)
