@@ -5,7 +5,7 @@ Every order on the orders topic already got a 202, so only a fault of the messag
 may end it in the DLQ. Three kinds of failure:
 
 - Infrastructure: a store misbehaves (down, read-only after a failover, disk full, a lock
-  or statement timeout, a deadlock). Nobody's message is at fault: retry with backoff for
+  or statement timeout, a deadlock, a schema behind the code). Nobody's message is at fault: retry with backoff for
   as long as it lasts, storing no offset. A batch that keeps losing to contention (a
   timeout, a lock, a deadlock) may be split, since a smaller transaction holds fewer locks
   for less time, but a single message is never dead-lettered for it.
@@ -55,7 +55,11 @@ __all__ = [
 # operator intervention (57: shutdown, statement timeout), system error (58: I/O).
 INFRASTRUCTURE_CLASSES = frozenset({"08", "40", "53", "57", "58"})
 # read_only_sql_transaction (a failover to a replica), lock_not_available (lock_timeout).
-INFRASTRUCTURE_STATES = frozenset({"25006", "55P03"})
+# And a database behind the code or a role without its grant: an undefined table, column
+# or function (a migration not yet run in a rolling deploy), insufficient privilege. The
+# operator fixes those; no message is at fault, every one would fail alike, and failing
+# them would end every admitted order FAILED instead of waiting for the fix.
+INFRASTRUCTURE_STATES = frozenset({"25006", "55P03", "42P01", "42703", "42883", "42501"})
 # Contention: statement timeout, lock timeout, deadlock, serialization failure.
 CONTENTION_STATES = frozenset({"57014", "55P03", "40P01", "40001"})
 MESSAGE_CLASSES = frozenset({"22", "23"})  # data exception, integrity constraint violation

@@ -107,9 +107,9 @@ INSERT INTO bench_orders (order_id, sale_id, user_id, quantity)
 UPDATE bench_sales SET remaining = remaining - 100 WHERE sale_id = 'bench';
 COMMIT;
 """
-# The inventory consumer's batch, in SQL alone: its one statement (inventory_consumer/
-# adapters/sql.py) inserts the orders (the same ON CONFLICT), one OrderCreated outbox row
-# per created order, and takes the stock. The users are fresh (one live order per user
+# The inventory consumer's batch, in SQL alone: its statement (inventory_consumer/adapters/
+# sql.py) inserts the orders (the same ON CONFLICT) and one OrderCreated outbox row per
+# created order; then the stock UPDATE. The users are fresh (one live order per user
 # and sale); the ids are UUIDv7, from the migrated flashsale_uuid7(), as the services'.
 CONSUMER_ROWS = """BEGIN;
 WITH created AS (
@@ -127,12 +127,9 @@ WITH created AS (
            'sale_id', c.sale_id, 'user_id', c.user_id, 'quantity', c.quantity,
            'expires_at', c.expires_at)
   FROM (SELECT *, flashsale_uuid7() AS event_id FROM created) c
-), taken AS (
-  UPDATE sales SET remaining_stock = remaining_stock - d.units
-  FROM (SELECT sale_id, sum(quantity) FROM created GROUP BY 1 ORDER BY 1) AS d(sale_id, units)
-  WHERE sales.sale_id = d.sale_id
 )
-SELECT order_id FROM created;
+SELECT order_id, sale_id, quantity FROM created;
+UPDATE sales SET remaining_stock = remaining_stock - 500 WHERE sale_id = 'bench';
 COMMIT;
 """
 CONSUMER_SALE = """INSERT INTO sales (sale_id, name, total_stock, remaining_stock, starts_at,

@@ -2,8 +2,8 @@
 (order_id primary key, the partial unique index on live orders), never read-then-write.
 
 Round trips per batch, whatever its size: the pool's ping, BEGIN, the one statement that
-inserts the orders, their outbox rows and takes their stock, COMMIT (one or two more when
-the batch holds duplicates or voids). A statement takes all its rows as ONE jsonb parameter: psycopg
+inserts the orders and their outbox rows, the stock's UPDATE, COMMIT (one or two more
+when the batch holds duplicates or voids). A statement takes all its rows as ONE jsonb parameter: psycopg
 dumps a Python list as a text array, quoting every element in Python, which cost more
 than the database's own work on the rows.
 """
@@ -60,13 +60,11 @@ def _json_object(exprs: dict[str, str], model: type[BaseModel]) -> str:
     return "jsonb_build_object(" + ", ".join(f"'{k}', {v}" for k, v in exprs.items()) + ")"
 
 
-# One statement, one round trip for the whole creation: insert the orders (ON CONFLICT
-# without a target: the order_id key AND the one-live-order-per-user index), write an
-# OrderCreated outbox row for each order actually inserted, and take their units from
-# the stock. Python never holds the events: building and encoding 500 pydantic models per
-# batch cost more CPU than the database spent on their rows.
-# Sales in id order: two consumers touching the same sales lock them in the same order.
-# The CHECK (remaining_stock >= 0) refuses an oversell: the batch then rolls back.
+# One statement inserts the orders (ON CONFLICT without a target: the order_id key AND
+# the one-live-order-per-user index) and writes an OrderCreated outbox row for each order
+# actually inserted. Python never holds the events: building and encoding 500 pydantic
+# models per batch cost more CPU than the database spent on their rows. The stock is
+# taken by a later statement (move_stock), last in the transaction.
 _CREATE = text(f"""
     WITH created AS (
         INSERT INTO orders (order_id, sale_id, user_id, quantity, status, placed_at,
@@ -82,13 +80,8 @@ _CREATE = text(f"""
         SELECT c.event_id, :topic, CAST(c.order_id AS text), 'OrderCreated',
                {_json_object(_CREATED_EVENT, OrderCreated)}
         FROM (SELECT *, flashsale_uuid7() AS event_id FROM created) AS c
-    ), taken AS (
-        UPDATE sales SET remaining_stock = remaining_stock - d.units
-        FROM (SELECT sale_id, sum(quantity) AS units FROM created GROUP BY 1 ORDER BY 1)
-             AS d(sale_id, units)
-        WHERE sales.sale_id = d.sale_id
     )
-    SELECT order_id FROM created""")  # noqa: S608 (the f-string holds constants only)
+    SELECT order_id, sale_id, quantity FROM created""")  # noqa: S608 (constants only)
 
 # A FAILED row for an order id that has none: a later OrderPlaced for it creates nothing.
 # Joined to sales: a tombstone for an unknown sale would break the foreign key.
@@ -154,14 +147,15 @@ class SqlOrderStore:
             return self.apply_in(conn, plan)
 
     def apply_in(self, conn: Connection, plan: BatchPlan) -> BatchOutcome:
-        """Apply a plan inside the caller's transaction (apply() commits its own).
-        Creation comes first and takes the sales' rows (a flash sale is one hot row,
-        locked until the commit); the rest is rare: a duplicate, a loser, a void."""
+        """Apply a plan inside the caller's transaction (apply() commits its own)."""
+        stock: Counter[str] = Counter()
         events: list[OutboxEvent] = []
-        created = self._create(conn, plan.to_create)
+        created = self._create(conn, plan.to_create, stock)
         rejected = self._reject_unplaced(conn, plan.to_create, created, events)
         tombs, reinstated = self._void(conn, plan.to_void, events)
         add_to_outbox(conn, self._topic, events)
+        # Last: a flash sale is one hot row, and its lock is held until the commit.
+        move_stock(conn, stock)
         dupes = len(plan.to_create) - len(created) - rejected
         return BatchOutcome(len(created), dupes, rejected, reinstated, tombs)
 
@@ -190,15 +184,21 @@ class SqlOrderStore:
         ]
         return len(tombs), len(standing)
 
-    def _create(self, conn: Connection, placed: Sequence[OrderPlaced]) -> set[uuid.UUID]:
-        """The orders inserted (their events and stock written in the same statement)."""
+    def _create(
+        self, conn: Connection, placed: Sequence[OrderPlaced], stock: Counter[str]
+    ) -> set[uuid.UUID]:
+        """The orders inserted, their outbox rows written; their units owed to `stock`."""
         if not placed:
             return set()
         rows = [
             (p.order_id, p.sale_id, p.user_id, p.quantity, p.placed_at.isoformat()) for p in placed
         ]
         params = {**_rows_json(rows), "ttl_s": self._ttl_s, "topic": self._topic}
-        return {order_id for (order_id,) in conn.execute(_CREATE, params)}
+        created = set()
+        for order_id, sale_id, quantity in conn.execute(_CREATE, params):
+            stock[sale_id] -= quantity  # only rows actually inserted take stock
+            created.add(order_id)
+        return created
 
     def _reject_unplaced(
         self,

@@ -43,12 +43,15 @@ def statements(engine: Engine) -> Iterator[list[str]]:
 
 
 def outbox_events(engine: Engine, topic: str) -> list[Any]:
+    """The topic's outbox events, in relay order; each row's event_id column is its own."""
     with engine.connect() as conn:
         rows = conn.execute(
-            text("SELECT CAST(payload AS text) FROM outbox WHERE topic = :t ORDER BY id"),
+            text("SELECT event_id, CAST(payload AS text) FROM outbox WHERE topic = :t ORDER BY id"),
             {"t": topic},
         )
-        return [decode_event(r[0]) for r in rows]
+        events = [(event_id, decode_event(payload)) for event_id, payload in rows]
+    assert all(event_id == event.event_id for event_id, event in events)
+    return [event for _, event in events]
 
 
 def delete_outbox(engine: Engine, topic: str) -> None:
@@ -75,7 +78,7 @@ def test_a_batch_costs_the_same_statements_whatever_its_size(
     finally:
         delete_outbox(engine, topic)
     assert counts == [counts[0]] * len(sizes), f"statements per batch of {sizes}: {counts}"
-    assert counts[0] == 1  # the orders, their outbox rows and the stock: one statement
+    assert counts[0] == 2  # the orders with their outbox rows; then the stock
     assert scalar(engine, "SELECT remaining_stock FROM sales WHERE sale_id = :s", s=sale_id) == (
         1000 - sum(sizes)
     )
@@ -120,7 +123,7 @@ def test_each_created_order_takes_its_own_sale_s_units_and_announces_its_own_row
             order.quantity,
         )
         assert event.expires_at == expiry[order.order_id]
-        assert event.event_id.version == 7
+        assert (event.event_id.version, event.event_id.variant) == (7, uuid.RFC_4122)
         assert abs(minted_at_ms(event.event_id) - event.occurred_at.timestamp() * 1000) < 60_000
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -112,7 +111,7 @@ def failed_attempts(caplog: pytest.LogCaptureFixture, needle: str) -> int:
 
 def orders_for_a_tuned_consumer(
     infra: InfraSettings, engine: Engine, redis_client: redis.Redis, name: str, **session: str
-) -> tuple[str, str, InventoryConsumerSettings, list[OrderPlaced]]:
+) -> tuple[str, str, InventoryConsumerSettings]:
     """Admitted orders on a topic of their own, and the settings of a consumer (small
     batches, one partition) whose PostgreSQL sessions have `session` set and are named
     by the application name returned."""
@@ -123,7 +122,7 @@ def orders_for_a_tuned_consumer(
         infra, partitions=1, database_url=url, batch_max_messages=8, max_attempts=3
     )
     produce_orders(infra.kafka_bootstrap, settings.orders_topic, orders)
-    return sale_id, app, settings, orders
+    return sale_id, app, settings
 
 
 def test_a_read_only_window_mid_drain_loses_no_order(
@@ -164,12 +163,11 @@ def test_repeated_deadlocks_during_a_drain_lose_no_order(
 ) -> None:
     caplog.set_level(logging.WARNING, logger="flashsale.retry")
     # The consumer's deadlock check runs first (100 ms): it is the victim every time.
-    sale_id, app, settings, orders = orders_for_a_tuned_consumer(
+    sale_id, app, settings = orders_for_a_tuned_consumer(
         infra, engine, redis_client, "deadlock", deadlock_timeout="100ms"
     )
     with running_inventory(settings):
-        deadlocker = Deadlocker(engine, app, sale_id, [o.order_id for o in orders])
-        deadlocks = deadlocker.run(target=25, within_s=60)
+        deadlocks = Deadlocker(engine, app, sale_id).run(target=25, within_s=60)
         drained_s = drain(engine, sale_id)
     seen = failed_attempts(caplog, "deadlock detected")
     print(f"deadlocks: {deadlocks} made, {seen} seen by the consumer, "
@@ -181,26 +179,20 @@ def test_repeated_deadlocks_during_a_drain_lose_no_order(
 class Deadlocker:
     """Closes a lock cycle with the consumer's transaction, over and over.
 
-    It holds FOR SHARE on the sale's row: the consumer's statement inserts its batch's
-    orders, then waits behind us to take their stock. We then insert the sale's order ids
-    ourselves (ON CONFLICT DO NOTHING), which waits for the consumer's uncommitted rows: a
-    cycle, and the consumer's check finds it first. We roll back: none of our rows stays.
+    It holds FOR SHARE on the sale's row: the consumer's INSERT takes FOR KEY SHARE (the
+    foreign key), then its stock UPDATE waits behind us. We then ask FOR UPDATE, which
+    waits behind its KEY SHARE: a cycle, and the consumer's check finds it first.
     """
 
     WAITING = (
         "SELECT count(*) FROM pg_stat_activity WHERE application_name = :a"
-        " AND wait_event_type = 'Lock'"
+        " AND wait_event_type = 'Lock' AND query LIKE '%UPDATE sales%'"
     )
-    CLAIM = text("""
-        INSERT INTO orders (order_id, sale_id, user_id, quantity, status)
-        SELECT id, :s, 'deadlocker', 1, 'FAILED' FROM unnest(CAST(:ids AS uuid[])) AS id
-        ON CONFLICT DO NOTHING""")
 
-    def __init__(self, engine: Engine, app: str, sale_id: str, order_ids: list[uuid.UUID]) -> None:
+    def __init__(self, engine: Engine, app: str, sale_id: str) -> None:
         self._engine = engine
         self._app = app
         self._sale = {"s": sale_id}
-        self._claim = {"s": sale_id, "ids": order_ids}
 
     def run(self, target: int, within_s: float) -> int:
         made, deadline = 0, time.monotonic() + within_s
@@ -209,17 +201,15 @@ class Deadlocker:
         return made
 
     def _one(self) -> int:
-        with self._engine.connect() as conn, conn.begin() as tx:
+        with self._engine.connect() as conn, conn.begin():
             conn.execute(text("SET LOCAL deadlock_timeout = '10s'"))
             conn.execute(text("SELECT 1 FROM sales WHERE sale_id = :s FOR SHARE"), self._sale)
             if not self._consumer_waits():
                 return 0
             try:
-                conn.execute(self.CLAIM, self._claim)
+                conn.execute(text("SELECT 1 FROM sales WHERE sale_id = :s FOR UPDATE"), self._sale)
             except OperationalError:  # we were the victim after all: not counted
                 return 0
-            finally:
-                tx.rollback()
             return 1
 
     def _consumer_waits(self, timeout_s: float = 5.0) -> bool:
@@ -239,7 +229,7 @@ def test_lock_timeouts_during_a_drain_lose_no_order(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.WARNING, logger="flashsale.retry")
-    sale_id, _, settings, _ = orders_for_a_tuned_consumer(
+    sale_id, _, settings = orders_for_a_tuned_consumer(
         infra, engine, redis_client, "locktimeout", lock_timeout="200ms"
     )
     with running_inventory(settings):

@@ -85,7 +85,11 @@ UNKNOWN = Failure.UNKNOWN
         (ContractError("bad json"), MESSAGE),
         (_validation_error(), MESSAGE),
         (db(InternalError, "25P02"), UNKNOWN),  # in failed transaction: a bug, not the store
-        (db(ProgrammingError, "42P01"), UNKNOWN),  # undefined table
+        (db(ProgrammingError, "42P01"), INFRA),  # undefined table: a migration not run
+        (db(ProgrammingError, "42703"), INFRA),  # undefined column
+        (db(ProgrammingError, "42883"), INFRA),  # undefined function (flashsale_uuid7)
+        (db(ProgrammingError, "42501"), INFRA),  # insufficient privilege: a missing grant
+        (db(ProgrammingError, "42601"), UNKNOWN),  # a syntax error: a bug
         (db(ProgrammingError, None), UNKNOWN),  # client-side misuse of the driver: a bug
         (db(OperationalError, "55006"), UNKNOWN),  # object in use: not in the rule's list
         (RuntimeError("bug"), UNKNOWN),
@@ -124,7 +128,9 @@ RETRY, BISECT, DEAD = Verdict.RETRY, Verdict.BISECT, Verdict.DEAD_LETTER
         (RuntimeError(), 2, 1, RETRY),
         (RuntimeError(), 3, 8, BISECT),
         (RuntimeError(), 3, 1, DEAD),
-        (db(ProgrammingError, "42P01"), 3, 1, DEAD),
+        (db(ProgrammingError, "42601"), 3, 1, DEAD),
+        # A schema behind the code is waited out, never dead-lettered.
+        (db(ProgrammingError, "42883"), 1_000, 1, RETRY),
     ],
 )
 def test_route_failure(exc: Exception, attempts: int, size: int, verdict: Verdict) -> None:

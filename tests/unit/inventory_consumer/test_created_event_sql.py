@@ -16,11 +16,9 @@ class Pair(BaseModel):
 
 
 def test_the_payload_carries_every_field_of_the_contract_and_nothing_else() -> None:
-    built = _json_object(_CREATED_EVENT, OrderCreated)
-    pairs = built.removeprefix("jsonb_build_object(").removesuffix(")").split(", ")
-    keys = [key.strip("'") for key in pairs[0::2]]
-    assert sorted(keys) == sorted(OrderCreated.model_fields)
-    assert _json_object(_CREATED_EVENT, OrderCreated) in str(_CREATE)
+    assert set(_CREATED_EVENT) == set(OrderCreated.model_fields)
+    for field, expr in _CREATED_EVENT.items():
+        assert f"'{field}', {expr}" in str(_CREATE)
 
 
 @pytest.mark.parametrize(
