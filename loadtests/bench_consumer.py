@@ -39,7 +39,7 @@ from inventory_consumer.bootstrap import bootstrap
 from inventory_consumer.settings import InventoryConsumerSettings
 from loadtests.bench_raw import PG_BATCH, Row, pg_batch_rows
 
-__all__ = ["BESIDE", "PG_BESIDE", "POOL_ROW", "count_orders", "fresh_sale", "run"]
+__all__ = ["BESIDE", "PG_BESIDE", "POOL_ROW", "count_orders", "forget", "fresh_sale", "run"]
 
 # Orders per batch size: enough for a few seconds each; the section takes about a minute.
 SIZES = {1: 1500, 100: 30000, 500: 40000}
@@ -209,10 +209,16 @@ def drain_rate(infra: InfraSettings, engine: Engine, batch: int, n: int, workers
                 produce()
             return _time_drain(engine, sale_id, n)
     finally:
-        with engine.begin() as conn:  # no relay here: do not leave unsent rows behind
-            conn.execute(
-                text("DELETE FROM outbox WHERE topic = :t"), {"t": settings.order_events_topic}
-            )
+        forget(engine, sale_id, settings.order_events_topic)
+
+
+def forget(engine: Engine, sale_id: str, events_topic: str) -> None:
+    """Leave no row behind: no relay runs here to send the outbox, and orders piling up
+    run after run would slow the next run's inserts (bigger indexes to keep in memory)."""
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM outbox WHERE topic = :t"), {"t": events_topic})
+        conn.execute(text("DELETE FROM orders WHERE sale_id = :s"), {"s": sale_id})
+        conn.execute(text("DELETE FROM sales WHERE sale_id = :s"), {"s": sale_id})
 
 
 def run(infra: InfraSettings | None = None) -> list[Row]:

@@ -26,7 +26,7 @@ from typing import Any
 
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from flashsale.contracts import OrderPlaced, encode
 from flashsale.db import make_engine
@@ -35,7 +35,7 @@ from flashsale.lag import LagMonitor
 from flashsale.settings import InfraSettings
 from inventory_consumer.bootstrap import bootstrap
 from inventory_consumer.settings import InventoryConsumerSettings
-from loadtests.bench_consumer import count_orders, fresh_sale
+from loadtests.bench_consumer import count_orders, forget, fresh_sale
 from loadtests.bench_results import result
 
 __all__ = ["run"]
@@ -162,10 +162,7 @@ def run(infra: InfraSettings) -> list[dict[str, Any]]:
         stop.set()
         worker.join(30)
         monitor.close()
-        with engine.begin() as conn:  # no relay here: do not leave unsent rows behind
-            conn.execute(
-                text("DELETE FROM outbox WHERE topic = :t"), {"t": settings.order_events_topic}
-            )
+        forget(engine, sale_id, settings.order_events_topic)
         admin.delete_topics([topic, settings.order_events_topic])
         engine.dispose()
 
