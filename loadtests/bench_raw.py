@@ -29,6 +29,7 @@ from urllib.parse import urlparse
 from flashsale.db import upgrade
 from flashsale.settings import InfraSettings
 from flashsale.stock import SaleKeys
+from inventory_consumer.adapters.sql import CREATED_EVENT_JSON
 
 __all__ = ["PG_BATCH", "PG_CONSUMER_ROWS", "Row", "pg_batch_rows", "pg_rows", "redis_rows", "run"]
 
@@ -109,9 +110,10 @@ COMMIT;
 """
 # The inventory consumer's batch, in SQL alone: its statement (inventory_consumer/adapters/
 # sql.py) inserts the orders (the same ON CONFLICT) and one OrderCreated outbox row per
-# created order; then the stock UPDATE. The users are fresh (one live order per user
-# and sale); the ids are UUIDv7, from the migrated flashsale_uuid7(), as the services'.
-CONSUMER_ROWS = """BEGIN;
+# created order (the consumer's own payload expression); then the stock UPDATE. The users
+# are fresh (one live order per user and sale); the ids are UUIDv7, from the migrated
+# flashsale_uuid7(), as the services'.
+CONSUMER_ROWS = f"""BEGIN;
 WITH created AS (
   INSERT INTO orders (order_id, sale_id, user_id, quantity, status, placed_at, expires_at)
   SELECT flashsale_uuid7(), 'bench', 'u-' || gen_random_uuid(), 1, 'CREATED', now(),
@@ -122,16 +124,13 @@ WITH created AS (
 ), events AS (
   INSERT INTO outbox (event_id, topic, key, event_type, payload)
   SELECT c.event_id, 'flashsale.order-events', c.order_id::text, 'OrderCreated',
-         jsonb_build_object('event_id', c.event_id, 'occurred_at', now(),
-           'type', 'OrderCreated', 'version', 1, 'order_id', c.order_id,
-           'sale_id', c.sale_id, 'user_id', c.user_id, 'quantity', c.quantity,
-           'expires_at', c.expires_at)
+         {CREATED_EVENT_JSON}
   FROM (SELECT *, flashsale_uuid7() AS event_id FROM created) c
 )
 SELECT order_id, sale_id, quantity FROM created;
 UPDATE sales SET remaining_stock = remaining_stock - 500 WHERE sale_id = 'bench';
 COMMIT;
-"""
+"""  # noqa: S608 (constants only)
 CONSUMER_SALE = """INSERT INTO sales (sale_id, name, total_stock, remaining_stock, starts_at,
   ends_at) VALUES ('bench', 'bench', 2000000000, 2000000000, now(), now() + interval '1 day')"""
 SCHEMA = """DROP TABLE IF EXISTS bench_orders, bench_sales;

@@ -3,9 +3,9 @@
 
 Round trips per batch, whatever its size: the pool's ping, BEGIN, the one statement that
 inserts the orders and their outbox rows, the stock's UPDATE, COMMIT (one or two more
-when the batch holds duplicates or voids). A statement takes all its rows as ONE jsonb parameter: psycopg
-dumps a Python list as a text array, quoting every element in Python, which cost more
-than the database's own work on the rows.
+when the batch holds duplicates or voids). A statement takes all its rows as ONE jsonb
+parameter: psycopg dumps a Python list as a text array, quoting every element in
+Python, which cost more than the database's own work on the rows.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from flashsale.contracts import (
 from flashsale.outbox import OutboxEvent, add_to_outbox
 from inventory_consumer.plan import BatchOutcome, BatchPlan
 
-__all__ = ["OVERSOLD_REASON", "SqlOrderStore", "move_stock"]
+__all__ = ["CREATED_EVENT_JSON", "OVERSOLD_REASON", "SqlOrderStore", "move_stock"]
 
 # A FAILED order PostgreSQL had no stock for: Redis counted units that were not there.
 OVERSOLD_REASON = "out of stock in the database: Redis had drifted"
@@ -60,6 +60,11 @@ def _json_object(exprs: dict[str, str], model: type[BaseModel]) -> str:
     return "jsonb_build_object(" + ", ".join(f"'{k}', {v}" for k, v in exprs.items()) + ")"
 
 
+# The payload, over a row `c` of the created orders with its event_id (the bench's
+# SQL-only ceiling builds the very same one: loadtests/bench_raw.py).
+CREATED_EVENT_JSON = _json_object(_CREATED_EVENT, OrderCreated)
+
+
 # One statement inserts the orders (ON CONFLICT without a target: the order_id key AND
 # the one-live-order-per-user index) and writes an OrderCreated outbox row for each order
 # actually inserted. Python never holds the events: building and encoding 500 pydantic
@@ -78,7 +83,7 @@ _CREATE = text(f"""
     ), events AS (
         INSERT INTO outbox (event_id, topic, key, event_type, payload)
         SELECT c.event_id, :topic, CAST(c.order_id AS text), 'OrderCreated',
-               {_json_object(_CREATED_EVENT, OrderCreated)}
+               {CREATED_EVENT_JSON}
         FROM (SELECT *, flashsale_uuid7() AS event_id FROM created) AS c
     )
     SELECT order_id, sale_id, quantity FROM created""")  # noqa: S608 (constants only)

@@ -26,7 +26,7 @@ from flashsale.ids import minted_at_ms
 from flashsale.stock import SaleKeys
 from flashsale.tick_batch import TickBatch
 
-__all__ = ["RESERVE_SOURCE", "Ack", "Purchase", "RedisBatches", "pointer_bucket"]
+__all__ = ["HOUR_MS", "RESERVE_SOURCE", "Ack", "Purchase", "RedisBatches", "pointer_bucket"]
 
 RESERVE_SOURCE = (Path(__file__).parent / "reserve.lua").read_text()
 ANSWER_LEN = 3  # reserve.lua's values per purchase: outcome, order id, number

@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 
 from flashsale.ids import uuid7
 from flashsale.settings import InfraSettings
-from flashsale.stock import SaleKeys, load_sale
+from flashsale.stock import SALES_SET, SaleKeys, load_sale
 from order_service.adapters.redis_batches import pointer_bucket
 from order_service.adapters.reservations import RedisReservations
 from order_service.domain import Outcome
@@ -41,7 +41,7 @@ async def test_a_malformed_ack_fails_alone_and_the_purchases_beside_it_are_decid
         assert [b.outcome for b in bought] == [Outcome.RESERVED] * 3  # type: ignore[union-attr]
     finally:
         await redis.delete(*SaleKeys(sale_id).all())
-        await redis.srem("flashsale:sales", sale_id)
+        await redis.srem(SALES_SET, sale_id)
         await redis.aclose()
 
 

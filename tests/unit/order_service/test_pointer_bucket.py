@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from flashsale.ids import uuid7
-from order_service.adapters.redis_batches import pointer_bucket
+from order_service.adapters.redis_batches import HOUR_MS, pointer_bucket
 
-HOUR_MS = 3_600_000
 START = 1_700_000_000 // 3600 * HOUR_MS  # the first millisecond of an hour
 
 
