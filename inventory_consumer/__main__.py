@@ -10,7 +10,12 @@ That is how the autoscaling pool (`python -m inventory_consumer.pool`) and KEDA 
 """
 
 from flashsale.metrics import PrometheusMetrics
-from flashsale.process import configure_logging, expose_metrics, stop_on_signals
+from flashsale.process import (
+    configure_logging,
+    expose_metrics,
+    freeze_startup_heap,
+    stop_on_signals,
+)
 from inventory_consumer.bootstrap import bootstrap
 from inventory_consumer.settings import InventoryConsumerSettings
 
@@ -20,7 +25,9 @@ def main() -> None:
     configure_logging("inventory_consumer")
     stop = stop_on_signals()
     expose_metrics(settings.metrics_port, settings.metrics_host)
-    bootstrap(settings, stop, metrics=PrometheusMetrics(service="inventory_consumer")).run()
+    consumer = bootstrap(settings, stop, metrics=PrometheusMetrics(service="inventory_consumer"))
+    freeze_startup_heap()
+    consumer.run()
 
 
 if __name__ == "__main__":

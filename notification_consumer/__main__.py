@@ -4,7 +4,12 @@ failed, dead letters, batches; every family of the catalog listed from the start
 served on FLASHSALE_NOTIFICATION_METRICS_PORT."""
 
 from flashsale.metrics import PrometheusMetrics
-from flashsale.process import configure_logging, expose_metrics, stop_on_signals
+from flashsale.process import (
+    configure_logging,
+    expose_metrics,
+    freeze_startup_heap,
+    stop_on_signals,
+)
 from notification_consumer.bootstrap import bootstrap
 from notification_consumer.settings import NotificationConsumerSettings
 
@@ -14,7 +19,9 @@ def main() -> None:
     configure_logging("notification_consumer")
     stop = stop_on_signals()
     expose_metrics(settings.metrics_port, settings.metrics_host)
-    bootstrap(settings, stop, metrics=PrometheusMetrics(service="notification_consumer")).run()
+    consumer = bootstrap(settings, stop, metrics=PrometheusMetrics(service="notification_consumer"))
+    freeze_startup_heap()
+    consumer.run()
 
 
 if __name__ == "__main__":

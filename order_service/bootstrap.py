@@ -188,7 +188,10 @@ def _kafka_publisher(
     config = producer_config(
         settings,
         settings.service_name,
-        **{"delivery.timeout.ms": settings.kafka_delivery_timeout_ms},
+        **{
+            "delivery.timeout.ms": settings.kafka_delivery_timeout_ms,
+            "linger.ms": settings.kafka_linger_ms,
+        },
     )
     publisher = KafkaOrderPublisher(AsyncProducer(config), settings.orders_topic, metrics)
     closers.append(lambda: publisher.close(5.0))

@@ -60,6 +60,12 @@ class OrderServiceSettings(InfraSettings):
     # A produce that gets no delivery report within this time fails: the client gets a
     # 503 and the reservation is voided. A few seconds: a client must never hang.
     kafka_delivery_timeout_ms: int = Field(5000, ge=500, le=30_000)
+    # How long the producer waits to fill a batch. Every buyer awaits its own message's
+    # acknowledgement, so this wait is on each admission's latency, and with a fixed
+    # number of clients on its throughput too: measured at 50 connections, 1 ms gave
+    # 14% more admissions than the 5 ms the other producers use. Under a stampede the
+    # batches fill anyway, from the messages that arrive while one is in flight.
+    kafka_linger_ms: float = Field(1.0, ge=0, le=1000)
     # After a failed produce, answer 503 at once for this long instead of making every
     # buyer wait a whole delivery timeout; then one request probes Kafka again.
     kafka_breaker_cooldown_s: float = Field(2.0, gt=0, le=60)

@@ -112,3 +112,29 @@ async def test_only_worker_0_runs_the_recovery_loop(worker_index: int, recoverin
     loops = [t for t in services.tasks if "run_forever" in repr(t.get_coro())]
     assert len(loops) == recovering
     await services.stop()
+
+
+def test_the_order_producer_lingers_as_configured_and_keeps_the_safe_settings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    configs: list[dict[str, object]] = []
+
+    class RecordingProducer:
+        def __init__(self, config: dict[str, object]) -> None:
+            configs.append(config)
+
+    monkeypatch.setattr(order_bootstrap, "AsyncProducer", RecordingProducer)
+    settings = OrderServiceSettings(dev_mode=True, kafka_linger_ms=0.5, **NOWHERE)  # type: ignore[arg-type]
+    bootstrap(
+        settings,
+        reservations=FakeReservations(),
+        idempotency=FakeIdempotency(),
+        stock=FakeStock(),
+        sales=FakeSales(),
+        orders=FakeOrders(),
+        payments=FakePayments(),
+    )
+    [config] = configs
+    assert config["linger.ms"] == 0.5
+    assert config["acks"] == "all" and config["enable.idempotence"] is True
+    assert config["delivery.timeout.ms"] == settings.kafka_delivery_timeout_ms
