@@ -54,6 +54,7 @@ class AsyncProducer:
         self._factory = producer_factory
         self._dead = threading.Event()
         self._reports: deque[Report] = deque()  # appended by callbacks, any thread
+        self._generation = 0  # which client is current: see _create
         self._producer = self._create()
         self._stopping = threading.Event()
         self._poller = threading.Thread(
@@ -66,20 +67,24 @@ class AsyncProducer:
         return not self._dead.is_set()
 
     def _create(self) -> Producer:
-        producer: Producer | None = None
+        # The callback knows its client by generation, not by reference: a client holding
+        # a callback that holds the client is a cycle, and an abandoned client (its
+        # threads, its connections) would then wait for the cyclic collector, or for
+        # ever once frozen at startup (flashsale/process.py).
+        self._generation += 1
+        generation = self._generation
 
         def on_error(err: KafkaError) -> None:
             if _is_fatal(err):
-                self._mark_dead(producer, err)
+                self._mark_dead(generation == self._generation, err)
             else:  # transient (a broker down...): librdkafka retries by itself
                 LIBRDKAFKA_LOG.warning("kafka producer error: %s", err)
 
-        producer = self._factory({**self._config, "error_cb": on_error})
-        return producer
+        return self._factory({**self._config, "error_cb": on_error})
 
-    def _mark_dead(self, producer: Producer | None, err: KafkaError) -> None:
+    def _mark_dead(self, current: bool, err: KafkaError) -> None:
         # Only the current client: an abandoned one repeating its error changes nothing.
-        if producer is self._producer and not self._dead.is_set():
+        if current and not self._dead.is_set():
             LIBRDKAFKA_LOG.error("fatal kafka producer error, replacing the producer: %s", err)
             self._dead.set()
 
@@ -121,7 +126,7 @@ class AsyncProducer:
             raise DeliveryFailed("local producer queue full") from exc
         except KafkaException as exc:
             if _is_fatal(exc.args[0]):
-                self._mark_dead(producer, exc.args[0])
+                self._mark_dead(producer is self._producer, exc.args[0])
             raise DeliveryFailed(exc.args[0]) from exc
         return await delivered
 

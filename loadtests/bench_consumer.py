@@ -215,8 +215,8 @@ def drain_rate(infra: InfraSettings, engine: Engine, batch: int, n: int, workers
 def forget(engine: Engine, sale_id: str, events_topic: str) -> None:
     """Leave no row behind: no relay runs here to send the outbox, and orders piling up
     run after run would slow the next run's inserts (bigger indexes to keep in memory).
-    Then vacuum, untimed: tens of thousands of dead rows would otherwise wake autovacuum
-    in the middle of the next measurement, on the cores the consumer is measured on."""
+    Then vacuum, untimed, so the deleted rows wake no autovacuum during the next run
+    (its own inserts still may, as they would in production)."""
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM outbox WHERE topic = :t"), {"t": events_topic})
         conn.execute(text("DELETE FROM orders WHERE sale_id = :s"), {"s": sale_id})

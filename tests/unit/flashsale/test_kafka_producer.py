@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -156,4 +158,28 @@ async def test_healthz_is_503_degraded_while_the_producer_is_dead(factory: Facto
             await until(lambda: producer.healthy)
             assert (await client.get("/healthz")).status_code == 200
     finally:
+        producer.close(1.0)
+
+
+async def test_an_abandoned_producer_is_freed_by_reference_counting_alone() -> None:
+    """No cycle through its error callback: the services freeze their startup heap
+    (flashsale/process.py), so a client in a cycle would never be collected."""
+    made: list[weakref.ref[FakeProducer]] = []
+
+    def factory(config: dict[str, Any]) -> FakeProducer:
+        fake = FakeProducer(config)
+        made.append(weakref.ref(fake))
+        return fake
+
+    gc.disable()
+    producer = AsyncProducer({"client.id": "t"}, factory)  # type: ignore[arg-type]
+    try:
+        first = made[0]()
+        assert first is not None
+        first.die()
+        del first
+        await until(lambda: len(made) == 2 and producer.healthy)
+        assert made[0]() is None
+    finally:
+        gc.enable()
         producer.close(1.0)

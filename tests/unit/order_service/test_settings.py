@@ -50,3 +50,12 @@ def test_host_and_port_come_from_the_service_named_variables(
     monkeypatch.setenv("FLASHSALE_ORDER_SERVICE_PORT", "18181")
     settings = OrderServiceSettings()
     assert (settings.host, settings.port) == ("0.0.0.0", 18181)
+
+
+def test_a_linger_librdkafka_would_refuse_is_refused_at_start() -> None:
+    """librdkafka refuses a producer whose linger.ms is not below message.timeout.ms:
+    caught by the settings, not by a worker restarting every second."""
+    with pytest.raises(ValidationError, match="kafka_linger_ms"):
+        OrderServiceSettings(dev_mode=True, kafka_delivery_timeout_ms=500, kafka_linger_ms=500)
+    fine = OrderServiceSettings(dev_mode=True, kafka_delivery_timeout_ms=500, kafka_linger_ms=499)
+    assert fine.kafka_linger_ms == 499
