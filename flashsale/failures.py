@@ -6,9 +6,10 @@ may end it in the DLQ. Three kinds of failure:
 
 - Infrastructure: a store misbehaves (down, read-only after a failover, disk full, a lock
   or statement timeout, a deadlock, a schema behind the code). Nobody's message is at
-  fault: retry with backoff for as long as it lasts, storing no offset. A batch that keeps losing to contention (a
-  timeout, a lock, a deadlock) may be split, since a smaller transaction holds fewer locks
-  for less time, but a single message is never dead-lettered for it.
+  fault: retry with backoff for as long as it lasts, storing no offset. A batch that
+  keeps losing to contention (a timeout, a lock, a deadlock) may be split, since a
+  smaller transaction holds fewer locks for less time, but a single message is never
+  dead-lettered for it.
 - The message: a broken contract, bad data (SQLSTATE class 22), a constraint (class 23).
   No retry can fix it: a batch is bisected to find the offender, which is dead-lettered.
 - Anything else is presumably a bug: retried `max_attempts` times, then bisected, and a

@@ -13,8 +13,9 @@ What each worker holds in memory is its own: the order service's sold-out flags
 worker its share of the rates). Each worker knows its index (`WORKER_INDEX_ENV`, 0 to
 N-1; a replacement takes the index of the worker it replaces), so work that one process
 should do for all, such as the order service's recovery loop, runs in worker 0 only.
-Prometheus metrics are summed across workers through prometheus-client's multiprocess mode: its directory is set here, before any worker
-imports prometheus_client (flashsale/metrics.py `exposition`).
+Prometheus metrics are summed across workers through prometheus-client's multiprocess
+mode: its directory is set here, before any worker imports prometheus_client
+(flashsale/metrics.py `exposition`).
 """
 
 from __future__ import annotations

@@ -15,8 +15,8 @@ class Pair(BaseModel):
     b: str
 
 
-def test_the_payload_carries_every_field_of_the_contract_and_nothing_else() -> None:
-    assert set(_CREATED_EVENT) == set(OrderCreated.model_fields)
+def test_the_statement_writes_each_field_s_expression() -> None:
+    # That the fields are the contract's is checked at import (_json_object, below).
     for field, expr in _CREATED_EVENT.items():
         assert f"'{field}', {expr}" in str(_CREATE)
 
