@@ -72,6 +72,7 @@ def rate_rows(rows: list[bench_raw.Row], baselines: dict[str, str]) -> list[dict
 
 
 CONSUMER_CEILING = bench_raw.PG_CONSUMER_ROWS + bench_consumer.BESIDE
+POOL_CEILING = bench_raw.PG_CONSUMER_ROWS_2 + bench_consumer.BESIDE
 
 
 def consumer_rows(infra: InfraSettings) -> list[dict[str, Any]]:
@@ -84,13 +85,20 @@ def consumer_rows(infra: InfraSettings) -> list[dict[str, Any]]:
     }
     rows = bench_consumer.run(infra)
     by_name = {row.name: row.rate for row in rows}
-    consumer, ceiling = by_name["inventory consumer, batch 500"], by_name[CONSUMER_CEILING]
-    # What the Python costs: the consumer against the same rows in SQL alone.
-    beside_sql = result(
-        "inventory consumer, batch 500 (vs its rows in SQL)", consumer, None, None,
-        consumer / ceiling if ceiling else None, CONSUMER_CEILING, unit="orders/s",
-    )  # fmt: skip
-    return [*rate_rows(rows, baselines), beside_sql]
+    # What the Python costs: the consumer against the same rows in SQL alone, one process
+    # against one connection, the pool's two against two.
+    beside_sql = [
+        result(
+            f"{name} (vs its rows in SQL)", by_name[name], None, None,
+            by_name[name] / by_name[ceiling] if by_name[ceiling] else None, ceiling,
+            unit="orders/s",
+        )
+        for name, ceiling in (
+            ("inventory consumer, batch 500", CONSUMER_CEILING),
+            (bench_consumer.POOL_ROW, POOL_CEILING),
+        )
+    ]  # fmt: skip
+    return [*rate_rows(rows, baselines), *beside_sql]
 
 
 def raw_rows(infra: InfraSettings) -> list[dict[str, Any]]:

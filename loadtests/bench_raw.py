@@ -31,12 +31,22 @@ from flashsale.settings import InfraSettings
 from flashsale.stock import SaleKeys
 from inventory_consumer.adapters.sql import CREATED_EVENT_JSON
 
-__all__ = ["PG_BATCH", "PG_CONSUMER_ROWS", "Row", "pg_batch_rows", "pg_rows", "redis_rows", "run"]
+__all__ = [
+    "PG_BATCH",
+    "PG_CONSUMER_ROWS",
+    "PG_CONSUMER_ROWS_2",
+    "Row",
+    "pg_batch_rows",
+    "pg_rows",
+    "redis_rows",
+    "run",
+]
 
 SECONDS = 5
 PER_CALL = 10  # purchases per reserve.lua call in the batched row
 PG_BATCH = "pg 100 orders/txn (4 clients)"
 PG_CONSUMER_ROWS = "pg 500 orders/txn, the consumer's rows (1 client)"
+PG_CONSUMER_ROWS_2 = "pg 500 orders/txn, the consumer's rows (2 clients)"
 RESERVE = Path(__file__).resolve().parent.parent / "order_service" / "adapters" / "reserve.lua"
 
 
@@ -168,7 +178,8 @@ def pg_rows(settings: InfraSettings) -> list[Row]:
 def pg_batch_rows(settings: InfraSettings, suffix: str) -> list[Row]:
     """The 100-row transactions with 4 clients (the figure the consumer is held to) and
     with 1 client, the like of one consumer process on one connection; then the
-    consumer's own rows into the real schema, on 1 connection."""
+    consumer's own rows into the real schema, on 1 connection and on 2 (the pool's two
+    processes: the ceiling of the consumer's SQL on this machine's cores)."""
     with _bench_db(settings) as conn:
         upgrade(_bench_url(settings))
         _psql(conn, CONSUMER_SALE)
@@ -176,6 +187,7 @@ def pg_batch_rows(settings: InfraSettings, suffix: str) -> list[Row]:
             _pgbench(conn, f"{PG_BATCH}{suffix}", BATCH, 100),
             _pgbench(conn, f"pg 100 orders/txn (1 client){suffix}", BATCH, 100, clients=1),
             _pgbench(conn, f"{PG_CONSUMER_ROWS}{suffix}", CONSUMER_ROWS, 500, clients=1),
+            _pgbench(conn, f"{PG_CONSUMER_ROWS_2}{suffix}", CONSUMER_ROWS, 500, clients=2),
         ]
 
 
