@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
-from confluent_kafka import Producer
+from confluent_kafka import KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 from sqlalchemy import Engine, text
 
@@ -39,7 +39,16 @@ from inventory_consumer.bootstrap import bootstrap
 from inventory_consumer.settings import InventoryConsumerSettings
 from loadtests.bench_raw import PG_BATCH, Row, pg_batch_rows
 
-__all__ = ["BESIDE", "PG_BESIDE", "POOL_ROW", "count_orders", "forget", "fresh_sale", "run"]
+__all__ = [
+    "BESIDE",
+    "PG_BESIDE",
+    "POOL_ROW",
+    "count_orders",
+    "drop_topics",
+    "forget",
+    "fresh_sale",
+    "run",
+]
 
 # Orders per batch size: a few seconds of draining each (batch 500 drains 20-30K/s, so
 # 80K of them: a window of a second or two made a poll's 50 ms a few % of the figure).
@@ -78,6 +87,18 @@ def _create_topic(infra: InfraSettings, topic: str) -> None:
     admin.create_topics([NewTopic(topic, num_partitions=12, replication_factor=-1)])[topic].result(
         30
     )
+
+
+def drop_topics(infra: InfraSettings, *topics: str) -> None:
+    """Delete a bench's own topics: left behind, every run added a dozen partitions to the
+    dev broker (thousands after a few weeks), which slowed the broker the next run measures."""
+    admin = AdminClient({"bootstrap.servers": infra.kafka_bootstrap})
+    for future in admin.delete_topics(list(topics)).values():
+        try:
+            future.result(30)
+        except KafkaException as exc:  # never created (the events topic of a relay-less run)
+            if exc.args[0].code() != KafkaError.UNKNOWN_TOPIC_OR_PART:
+                raise
 
 
 def _produce(infra: InfraSettings, topic: str, sale_id: str, n: int) -> None:
@@ -216,6 +237,7 @@ def drain_rate(infra: InfraSettings, engine: Engine, batch: int, n: int, workers
             return _time_drain(engine, sale_id, n)
     finally:
         forget(engine, sale_id, settings.order_events_topic)
+        drop_topics(infra, settings.orders_topic, settings.order_events_topic)
 
 
 def forget(engine: Engine, sale_id: str, events_topic: str) -> None:

@@ -35,7 +35,7 @@ from flashsale.lag import LagMonitor
 from flashsale.settings import InfraSettings
 from inventory_consumer.bootstrap import bootstrap
 from inventory_consumer.settings import InventoryConsumerSettings
-from loadtests.bench_consumer import count_orders, forget, fresh_sale
+from loadtests.bench_consumer import count_orders, drop_topics, forget, fresh_sale
 from loadtests.bench_results import result
 
 __all__ = ["run"]
@@ -163,6 +163,7 @@ def run(infra: InfraSettings) -> list[dict[str, Any]]:
         worker.join(30)
         monitor.close()
         forget(engine, sale_id, settings.order_events_topic)
+        drop_topics(infra, topic, settings.order_events_topic)
         admin.delete_topics([topic, settings.order_events_topic])
         engine.dispose()
 

@@ -1,18 +1,27 @@
-"""Forget every sale this test run made, in PostgreSQL and Redis, when the run ends.
+"""Forget every sale this test run made, in PostgreSQL and Redis, and its Kafka topics and
+consumer groups, when the run ends.
 
-Test sales carry the run's prefix (tests/random_refs.py), so the cleanup finds them
-whether their test passed, failed or was interrupted, and the shared dev database stays
-one that `flashsale check` passes on. `pytest --keep-test-data` keeps them to look at.
+Test sales, topics and groups carry the run's prefix (tests/random_refs.py), so the
+cleanup finds them whether their test passed, failed or was interrupted: the shared dev
+database stays one that `flashsale check` passes on, and the dev broker does not gather
+hundreds of partitions a run (it slows down with every thousand). `pytest
+--keep-test-data` keeps them to look at.
 """
 
 from __future__ import annotations
 
+import logging
+
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient  # type: ignore[attr-defined]
 from redis import Redis
 from sqlalchemy import Engine, text
 
 from flashsale.stock import SALES_SET
 
-__all__ = ["forget_sales"]
+__all__ = ["forget_kafka", "forget_sales"]
+
+log = logging.getLogger(__name__)
 
 # Children first: notifications and outbox rows point at orders, orders at sales.
 DELETES = (
@@ -40,3 +49,21 @@ def forget_sales(engine: Engine, redis_url: str, prefix: str) -> None:
             redis.srem(SALES_SET, *sales)
     finally:
         redis.close()
+
+
+def forget_kafka(bootstrap: str, topic_prefix: str, group_prefix: str) -> None:
+    """Delete the run's topics and consumer groups. Best effort: a group a straggling
+    consumer still holds stays (Kafka refuses to delete a group with members)."""
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    topics = [t for t in admin.list_topics(timeout=30).topics if t.startswith(topic_prefix)]
+    listed = admin.list_consumer_groups().result(30).valid
+    groups = [g.group_id for g in listed if g.group_id.startswith(group_prefix)]
+    futures = {
+        **(admin.delete_topics(topics) if topics else {}),
+        **(admin.delete_consumer_groups(groups) if groups else {}),
+    }
+    for name, future in futures.items():
+        try:
+            future.result(30)
+        except KafkaException as exc:  # the next run starts clean anyway
+            log.warning("test cleanup kept %s: %s", name, exc)

@@ -12,15 +12,15 @@ from sqlalchemy import Engine
 from flashsale.db import make_engine, upgrade
 from flashsale.kafka import ensure_topics
 from flashsale.settings import InfraSettings
-from tests.cleanup import forget_sales
+from tests.cleanup import forget_kafka, forget_sales
 from tests.infra import resolve_infra
-from tests.random_refs import RUN_SALE_PREFIX
+from tests.random_refs import RUN_GROUP_PREFIX, RUN_SALE_PREFIX, RUN_TOPIC_PREFIX
 
 
 @pytest.fixture(scope="session")
 def infra(request: pytest.FixtureRequest) -> Iterator[InfraSettings]:
     """The running infra, as `flashsale init` leaves it: the schema at head, the topics.
-    When the run ends, the sales it made are forgotten (tests/cleanup.py)."""
+    When the run ends, the sales, topics and groups it made are forgotten (tests/cleanup.py)."""
     settings = resolve_infra()
     upgrade(settings.database_url)
     ensure_topics(settings)
@@ -29,6 +29,7 @@ def infra(request: pytest.FixtureRequest) -> Iterator[InfraSettings]:
         engine = make_engine(settings.database_url)
         forget_sales(engine, settings.redis_url, RUN_SALE_PREFIX)
         engine.dispose()
+        forget_kafka(settings.kafka_bootstrap, RUN_TOPIC_PREFIX, RUN_GROUP_PREFIX)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

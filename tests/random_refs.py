@@ -9,9 +9,13 @@ def suffix() -> str:
     return uuid.uuid4().hex[:10]
 
 
-# Every sale of this test run starts with it: the run's cleanup (tests/cleanup.py) finds
-# them all, whatever became of the test that made them.
-RUN_SALE_PREFIX = f"t{uuid.uuid4().hex[:6]}-"
+RUN = uuid.uuid4().hex[:6]
+# Every sale, topic and consumer group of this test run starts with one of these: the
+# run's cleanup (tests/cleanup.py) finds them all, whatever became of the test that made
+# them.
+RUN_SALE_PREFIX = f"t{RUN}-"
+RUN_TOPIC_PREFIX = f"test.{RUN}."
+RUN_GROUP_PREFIX = f"test-{RUN}-"
 
 
 def random_sale_id(name: str = "") -> str:
@@ -23,8 +27,8 @@ def random_user_id(name: str = "") -> str:
 
 
 def random_topic(name: str = "t") -> str:
-    return f"test.{name}.{suffix()}"
+    return f"{RUN_TOPIC_PREFIX}{name}.{suffix()}"
 
 
 def random_group(name: str = "g") -> str:
-    return f"test-{name}-{suffix()}"
+    return f"{RUN_GROUP_PREFIX}{name}-{suffix()}"

@@ -20,7 +20,7 @@ from flashsale.settings import InfraSettings
 from tests.fulfilment_helpers import SmtpSink
 from tests.net import free_port
 from tests.polling import eventually
-from tests.random_refs import random_group, suffix
+from tests.random_refs import random_group, random_topic
 
 
 @dataclass
@@ -65,11 +65,10 @@ def wait_http(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -
 
 @contextmanager
 def running_stack(infra: InfraSettings, log_dir: Path, order_ttl_s: float = 900) -> Iterator[Stack]:
-    run = suffix()
     topics = {
-        "FLASHSALE_ORDERS_TOPIC": f"test.e2e.orders.{run}",
-        "FLASHSALE_ORDER_EVENTS_TOPIC": f"test.e2e.events.{run}",
-        "FLASHSALE_DLQ_TOPIC": f"test.e2e.dlq.{run}",
+        "FLASHSALE_ORDERS_TOPIC": random_topic("e2e.orders"),
+        "FLASHSALE_ORDER_EVENTS_TOPIC": random_topic("e2e.events"),
+        "FLASHSALE_DLQ_TOPIC": random_topic("e2e.dlq"),
     }
     ensure_topics(
         infra.model_copy(
