@@ -19,36 +19,33 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import partial
 
-from confluent_kafka import KafkaError, KafkaException, Producer
-from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
-from sqlalchemy import Engine, text
+from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient  # type: ignore[attr-defined]
+from sqlalchemy import Engine
 
-from flashsale.contracts import CreateSale, OrderPlaced, encode
+from flashsale.contracts import OrderPlaced, encode
 from flashsale.db import make_engine
-from flashsale.db.sales import insert_sale
 from flashsale.ids import uuid7
 from flashsale.kafka import producer_config
 from flashsale.settings import InfraSettings
 from inventory_consumer.bootstrap import bootstrap
 from inventory_consumer.settings import InventoryConsumerSettings
 from loadtests.bench_raw import PG_BATCH, Row, pg_batch_rows
+from loadtests.bench_scratch import (
+    count_orders,
+    create_topic,
+    drop_topics,
+    forget,
+    fresh_sale,
+    suffix,
+)
 
-__all__ = [
-    "BESIDE",
-    "PG_BESIDE",
-    "POOL_ROW",
-    "count_orders",
-    "drop_topics",
-    "forget",
-    "fresh_sale",
-    "run",
-]
+__all__ = ["BESIDE", "PG_BESIDE", "POOL_ROW", "drain_rate", "run"]
 
 # Orders per batch size: a few seconds of draining each (batch 500 drains 20-30K/s, so
 # 80K of them: a window of a second or two made a poll's 50 ms a few % of the figure).
@@ -59,46 +56,6 @@ BESIDE = ", beside the consumer"
 POOL_WORKERS = 2
 POOL_ROW = f"inventory consumer, batch 500, {POOL_WORKERS} processes"
 PG_BESIDE = f"{PG_BATCH}{BESIDE}"
-
-
-def _suffix() -> str:
-    return uuid.uuid4().hex[:10]
-
-
-def fresh_sale(engine: Engine, stock: int) -> str:
-    sale_id = f"bench-{_suffix()}"
-    now = datetime.now(UTC)
-    with engine.begin() as conn:
-        insert_sale(
-            conn,
-            CreateSale(
-                sale_id=sale_id,
-                name="bench",
-                stock=stock,
-                starts_at=now,
-                ends_at=now + timedelta(hours=1),
-            ),
-        )
-    return sale_id
-
-
-def _create_topic(infra: InfraSettings, topic: str) -> None:
-    admin = AdminClient({"bootstrap.servers": infra.kafka_bootstrap})
-    admin.create_topics([NewTopic(topic, num_partitions=12, replication_factor=-1)])[topic].result(
-        30
-    )
-
-
-def drop_topics(infra: InfraSettings, *topics: str) -> None:
-    """Delete a bench's own topics: left behind, every run added a dozen partitions to the
-    dev broker (thousands after a few weeks), which slowed the broker the next run measures."""
-    admin = AdminClient({"bootstrap.servers": infra.kafka_bootstrap})
-    for future in admin.delete_topics(list(topics)).values():
-        try:
-            future.result(30)
-        except KafkaException as exc:  # never created (the events topic of a relay-less run)
-            if exc.args[0].code() != KafkaError.UNKNOWN_TOPIC_OR_PART:
-                raise
 
 
 def _produce(infra: InfraSettings, topic: str, sale_id: str, n: int) -> None:
@@ -131,28 +88,14 @@ def _wait_for_members(bootstrap: str, group: str, members: int) -> None:
     raise RuntimeError(f"{group}: {members} members never held partitions")
 
 
-def count_orders(engine: Engine, sale_id: str) -> int:
-    """The orders of a bench sale in the DB. One row read, not a count: the consumer takes
-    a created order's stock in the transaction that inserts it, so the units gone from the
-    sale are its committed orders (one unit each, every user fresh). Counting 40K fresh
-    rows (no visibility map yet, a heap fetch each) cost 7-9 ms of the cores being
-    measured at every poll."""
-    with engine.connect() as conn:
-        sold = conn.execute(
-            text("SELECT total_stock - remaining_stock FROM sales WHERE sale_id = :s"),
-            {"s": sale_id},
-        ).scalar_one()
-        return int(sold)
-
-
 def _settings(infra: InfraSettings, batch: int) -> InventoryConsumerSettings:
     return InventoryConsumerSettings(
         kafka_bootstrap=infra.kafka_bootstrap,
         database_url=infra.database_url,
         redis_url=infra.redis_url,
-        orders_topic=f"bench.orders.{_suffix()}",
-        order_events_topic=f"bench.events.{_suffix()}",
-        inventory_group_id=f"bench-{_suffix()}",
+        orders_topic=f"bench.orders.{suffix()}",
+        order_events_topic=f"bench.events.{suffix()}",
+        inventory_group_id=f"bench-{suffix()}",
         batch_max_messages=batch,
         max_orders_per_second=0,
         relay_enabled=False,
@@ -225,7 +168,7 @@ def drain_rate(infra: InfraSettings, engine: Engine, batch: int, n: int, workers
     partitions, so that no member drains alone while the others start."""
     sale_id = fresh_sale(engine, n)
     settings = _settings(infra, batch)
-    _create_topic(infra, settings.orders_topic)
+    create_topic(infra, settings.orders_topic)
     produce = partial(_produce, infra, settings.orders_topic, sale_id, n)
     if workers == 1:
         produce()
@@ -238,19 +181,6 @@ def drain_rate(infra: InfraSettings, engine: Engine, batch: int, n: int, workers
     finally:
         forget(engine, sale_id, settings.order_events_topic)
         drop_topics(infra, settings.orders_topic, settings.order_events_topic)
-
-
-def forget(engine: Engine, sale_id: str, events_topic: str) -> None:
-    """Leave no row behind: no relay runs here to send the outbox, and orders piling up
-    run after run would slow the next run's inserts (bigger indexes to keep in memory).
-    Then vacuum, untimed, so the deleted rows wake no autovacuum during the next run
-    (its own inserts still may, as they would in production)."""
-    with engine.begin() as conn:
-        conn.execute(text("DELETE FROM outbox WHERE topic = :t"), {"t": events_topic})
-        conn.execute(text("DELETE FROM orders WHERE sale_id = :s"), {"s": sale_id})
-        conn.execute(text("DELETE FROM sales WHERE sale_id = :s"), {"s": sale_id})
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("VACUUM outbox, orders, sales"))
 
 
 def run(infra: InfraSettings | None = None) -> list[Row]:

@@ -35,8 +35,8 @@ from flashsale.lag import LagMonitor
 from flashsale.settings import InfraSettings
 from inventory_consumer.bootstrap import bootstrap
 from inventory_consumer.settings import InventoryConsumerSettings
-from loadtests.bench_consumer import count_orders, drop_topics, forget, fresh_sale
 from loadtests.bench_results import result
+from loadtests.bench_scratch import count_orders, drop_topics, forget, fresh_sale
 
 __all__ = ["run"]
 
