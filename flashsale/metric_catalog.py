@@ -33,7 +33,7 @@ CATALOG: tuple[Family, ...] = (
     # layer 1
     Family("flashsale_gateway_requests_total", "counter",
            "Gateway /api/ requests by outcome: forwarded, rate_limited, sold_out,"
-           " too_large, upstream_error.", ("outcome",), GATEWAY),
+           " too_large, upstream_error, no_proof.", ("outcome",), GATEWAY),
     Family("flashsale_gateway_bucket_tokens", "gauge",
            "Tokens left in the gateway's global bucket.", (), GATEWAY),
     Family("flashsale_gateway_global_rate", "gauge",

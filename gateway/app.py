@@ -135,4 +135,4 @@ def create_app(
         max_header=settings.max_header_bytes,
     )
     # The proof of work goes first: a purchase without one spends no bucket token.
-    return limited if proofs is None else ProofGate(limited, proofs)
+    return limited if proofs is None else ProofGate(limited, proofs, outcomes.no_proof)

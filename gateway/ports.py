@@ -99,6 +99,7 @@ class Outcomes:
     sold_out: Count
     too_large: Count
     upstream_error: Count
+    no_proof: Count  # refused for want of a proof of work (proof_of_work.py)
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from flashsale.asgi import answer, order_sale_id, precomputed
 from flashsale.contracts import SALE_ID_PATTERN
+from gateway.ports import Count
 from gateway.settings import GatewaySettings
 
 __all__ = [
@@ -118,9 +119,10 @@ def proofs_from(settings: GatewaySettings) -> ProofOfWork | None:
 class ProofGate:
     """Raw ASGI in front of the buckets: purchases without a fresh, signed proof stop here."""
 
-    def __init__(self, app: ASGIApp, proofs: ProofOfWork) -> None:
+    def __init__(self, app: ASGIApp, proofs: ProofOfWork, refused: Count) -> None:
         self.app = app
         self.proofs = proofs
+        self.refused = refused
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST":
@@ -128,6 +130,7 @@ class ProofGate:
             if sale_id is not None:
                 checked = self._checked(sale_id, scope["headers"])
                 if checked is None:
+                    self.refused.inc()
                     await answer(send, PROOF_REQUIRED)
                     return
                 scope[SCOPE_KEY] = checked

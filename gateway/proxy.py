@@ -55,6 +55,7 @@ class ApiProxy:
             await answer(send, TOO_LARGE)
             return
         if self.proofs is not None and not self.proofs.solved_for_body(scope, body):
+            self.outcomes.no_proof.inc()
             await answer(send, PROOF_REQUIRED)
             return
         headers = {

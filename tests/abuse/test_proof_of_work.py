@@ -12,19 +12,21 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr, ValidationError
 from redis import Redis
 from starlette.types import Receive, Scope, Send
 
 from flashsale.settings import InfraSettings
 from flashsale.stock import SaleKeys
+from gateway.adapters.metrics import REQUESTS
 from gateway.proof_of_work import PROOF_REQUIRED, ProofGate, ProofOfWork
 from gateway.settings import GatewaySettings
 from tests.abuse.edges import create_sale_over_http, running_edges, service_env
 from tests.e2e.test_dashboard import CHROMIUM, CHROMIUM_ARGS
 from tests.polling import eventually
 from tests.random_refs import random_sale_id, random_user_id
-from tests.unit.gateway.fakes import asgi_call
+from tests.unit.gateway.fakes import Tally, asgi_call
 
 SECRET = b"s" * 32
 
@@ -100,19 +102,20 @@ class Upstream:
 
 async def test_the_gate_refuses_without_reading_the_body_and_passes_the_rest() -> None:
     proofs = ProofOfWork(SECRET, 12, 60, Clock(1_000_000.0))
-    behind = Upstream()
-    gate = ProofGate(behind, proofs)
+    behind, refused = Upstream(), Tally()
+    gate = ProofGate(behind, proofs, refused)
     no_proof = await asgi_call(gate, body=b"never read")
     assert no_proof[0] == 403 and no_proof[2] == PROOF_REQUIRED[1]["body"]
     forged = await asgi_call(gate, x_proof_of_work="1.2.3")
     assert forged[0] == 403 and behind.calls == 0
+    assert refused.n == 2  # counted: flashsale_gateway_requests_total{outcome="no_proof"}
     # Not a purchase: status and payment go through; so does a signed, fresh proof,
     # whose work proxy.py checks once the body (and its user) is read.
     assert (await asgi_call(gate, method="GET", path="/api/orders/x"))[0] == 202
     assert (await asgi_call(gate, path="/api/orders/x/payment"))[0] == 202
     signed = proof_for(proofs, "s1", "alice")
     assert (await asgi_call(gate, x_proof_of_work=signed))[0] == 202
-    assert behind.calls == 3
+    assert behind.calls == 3 and refused.n == 2
 
 
 def test_it_is_off_by_default_and_needs_a_secret_when_on() -> None:
@@ -163,6 +166,8 @@ def test_the_real_gateway_admits_only_purchases_with_a_valid_proof(
                 403,
                 {"error": "proof_of_work_required"},
             )
+        # Both checks count their refusals: the gate (no proof), the proxy (not solved).
+        assert no_proof_count(gateway.url) == 3
         bought = buy(alice, {"X-Proof-Of-Work": proof})
         assert bought.status_code == 202, bought.text
         again = buy(alice, {"X-Proof-Of-Work": proof})  # her proof again: her own answer
@@ -175,6 +180,15 @@ def test_the_real_gateway_admits_only_purchases_with_a_valid_proof(
         shown = buy_in_the_browser(f"{gateway.url}/waiting-room?sale={sale_id}&user={carol}")
         assert "Order" in shown, shown
         assert set(redis_client.hkeys(keys.buyers)) == {alice, carol}
+
+
+def no_proof_count(gateway_url: str) -> float:
+    scraped = httpx.get(f"{gateway_url}/metrics", timeout=5).text
+    for family in text_string_to_metric_families(scraped):
+        for sample in family.samples:
+            if sample.name == REQUESTS and sample.labels == {"outcome": "no_proof"}:
+                return sample.value
+    raise AssertionError(f"no {REQUESTS} sample for no_proof")
 
 
 def buy_in_the_browser(page_url: str) -> str:

@@ -103,7 +103,7 @@ class Tally:
 
 def tallies() -> Outcomes:
     """gateway.ports.Outcomes of Tally counts."""
-    return Outcomes(Tally(), Tally(), Tally(), Tally(), Tally())
+    return Outcomes(Tally(), Tally(), Tally(), Tally(), Tally(), Tally())
 
 
 def tally(outcomes: Outcomes) -> dict[str, int]:

@@ -28,7 +28,7 @@ def test_every_gateway_family_of_the_catalog_and_nothing_else() -> None:
     # creation timestamps (_created) as a family of their own.
     expected = {f.name.removesuffix("_total") for f in families_of("gateway")}
     assert set(scraped) == expected | {"flashsale_gateway_requests_created"}
-    outcomes = {"forwarded", "rate_limited", "sold_out", "too_large", "upstream_error"}
+    outcomes = {"forwarded", "rate_limited", "sold_out", "too_large", "upstream_error", "no_proof"}
     requests = scraped["flashsale_gateway_requests"]
     assert requests == {(("outcome", o),): 0.0 for o in outcomes}  # listed before any request
     assert scraped["flashsale_gateway_bucket_tokens"] == {(): 12.5}
