@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
+import orjson
 from confluent_kafka import KafkaError, Message, Producer
 from sqlalchemy import Engine, Row, text
 
@@ -36,8 +37,11 @@ RETURNS_STOCK = frozenset({"OrderCancelled", "OrderFailed"})
 REINSTATES = "OrderReinstated"
 
 _LOCK = text("SELECT pg_try_advisory_xact_lock(hashtext('flashsale.relay:' || :topic))")
+# The payload as text only: it is what gets published, and the few rows that also move
+# Redis stock parse it themselves. Selecting the jsonb too had psycopg decode every row
+# into a dict (stdlib json, about 10 µs a row) that an OrderCreated never looks at.
 _PENDING = text("""
-    SELECT id, key, event_type, payload, CAST(payload AS text) AS body FROM outbox
+    SELECT id, key, event_type, CAST(payload AS text) AS body FROM outbox
     WHERE sent_at IS NULL AND topic = :topic
     ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED""")
 _MARK_SENT = text("UPDATE outbox SET sent_at = now() WHERE id = ANY(CAST(:ids AS bigint[]))")
@@ -94,10 +98,11 @@ class OutboxRelay:
         return _delivered_in_order(produced, reports)
 
     def _apply_to_redis(self, row: Row[Any]) -> None:
-        p = row.payload
         if row.event_type in RETURNS_STOCK:
+            p = orjson.loads(row.body)
             self._releaser.release(p["sale_id"], p["order_id"], p["user_id"], int(p["quantity"]))
         elif row.event_type == REINSTATES:
+            p = orjson.loads(row.body)
             self._releaser.reinstate(p["sale_id"], p["order_id"], p["user_id"])
 
 
