@@ -9,7 +9,8 @@ one fsync per order, which is what a naive consumer does; and against pgbench's 
 100-row transactions (4 clients, and 1 client: one consumer is one connection), measured
 right after, in the same run. Batch 500 runs again as two `python -m inventory_consumer`
 processes in one group, the autoscaling pool's shape; they get the orders only once both
-hold partitions.
+hold partitions. pgbench also writes the consumer's own rows (bench_raw.py) on one and on
+two connections: what its SQL alone does on the same cores.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from loadtests.bench_raw import PG_BATCH, Row, pg_batch_rows
 from loadtests.bench_scratch import (
     count_orders,
     create_topic,
+    drop_group,
     drop_topics,
     forget,
     fresh_sale,
@@ -168,11 +170,11 @@ def drain_rate(infra: InfraSettings, engine: Engine, batch: int, n: int, workers
     partitions, so that no member drains alone while the others start."""
     sale_id = fresh_sale(engine, n)
     settings = _settings(infra, batch)
-    create_topic(infra, settings.orders_topic)
-    produce = partial(_produce, infra, settings.orders_topic, sale_id, n)
-    if workers == 1:
-        produce()
     try:
+        create_topic(infra, settings.orders_topic)
+        produce = partial(_produce, infra, settings.orders_topic, sale_id, n)
+        if workers == 1:
+            produce()
         with _in_thread(settings) if workers == 1 else _processes(settings, workers):
             if workers > 1:
                 _wait_for_members(infra.kafka_bootstrap, settings.inventory_group_id, workers)
@@ -181,6 +183,7 @@ def drain_rate(infra: InfraSettings, engine: Engine, batch: int, n: int, workers
     finally:
         forget(engine, sale_id, settings.order_events_topic)
         drop_topics(infra, settings.orders_topic, settings.order_events_topic)
+        drop_group(infra, settings.inventory_group_id)
 
 
 def run(infra: InfraSettings | None = None) -> list[Row]:

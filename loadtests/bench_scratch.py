@@ -4,6 +4,7 @@ measures on it."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -15,7 +16,17 @@ from flashsale.contracts import CreateSale
 from flashsale.db.sales import insert_sale
 from flashsale.settings import InfraSettings
 
-__all__ = ["count_orders", "create_topic", "drop_topics", "forget", "fresh_sale", "suffix"]
+__all__ = [
+    "count_orders",
+    "create_topic",
+    "drop_group",
+    "drop_topics",
+    "forget",
+    "fresh_sale",
+    "suffix",
+]
+
+log = logging.getLogger(__name__)
 
 
 def suffix() -> str:
@@ -56,6 +67,16 @@ def drop_topics(infra: InfraSettings, *topics: str) -> None:
         except KafkaException as exc:  # never created (the events topic of a relay-less run)
             if exc.args[0].code() != KafkaError.UNKNOWN_TOPIC_OR_PART:
                 raise
+
+
+def drop_group(infra: InfraSettings, group: str) -> None:
+    """Delete a bench's consumer group, best effort: a member still leaving keeps it, and
+    Kafka expires an empty group's offsets anyway."""
+    admin = AdminClient({"bootstrap.servers": infra.kafka_bootstrap})
+    try:
+        admin.delete_consumer_groups([group])[group].result(30)
+    except KafkaException as exc:
+        log.info("kept consumer group %s: %s", group, exc)
 
 
 def count_orders(engine: Engine, sale_id: str) -> int:

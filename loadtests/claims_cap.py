@@ -3,8 +3,9 @@
 A real inventory consumer (bootstrap(), relay and expiry off) runs with
 FLASHSALE_MAX_ORDERS_PER_SECOND = C. Admitted orders (OrderPlaced) are offered to its topic
 at R = 10·C per second for D seconds, paced by the producer. Meanwhile one thread samples
-every 250 ms, from the stores themselves: the sale's rows in PostgreSQL (the insert rate
-is the growth over each 1-second window) and the group's lag in Kafka. Reported:
+every 250 ms, from the stores themselves: the sale's units sold in PostgreSQL, one per
+order written in the same transaction (the insert rate is the growth over each 1-second
+window) and the group's lag in Kafka. Reported:
 
 3. the peak insert rate against C (goal: <= C + 10%);
 4. the peak lag and the drain time (end of the offer -> last row written) against the
@@ -25,7 +26,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from confluent_kafka import Producer
-from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 from sqlalchemy import Engine
 
 from flashsale.contracts import OrderPlaced, encode
@@ -36,7 +36,14 @@ from flashsale.settings import InfraSettings
 from inventory_consumer.bootstrap import bootstrap
 from inventory_consumer.settings import InventoryConsumerSettings
 from loadtests.bench_results import result
-from loadtests.bench_scratch import count_orders, drop_topics, forget, fresh_sale
+from loadtests.bench_scratch import (
+    count_orders,
+    create_topic,
+    drop_group,
+    drop_topics,
+    forget,
+    fresh_sale,
+)
 
 __all__ = ["run"]
 
@@ -140,11 +147,8 @@ def run(infra: InfraSettings) -> list[dict[str, Any]]:
     engine, settings = make_engine(infra.database_url), _settings(infra)
     total = int(OFFERED * SECONDS)
     sale_id = fresh_sale(engine, total + 1)
-    admin = AdminClient({"bootstrap.servers": infra.kafka_bootstrap})
     topic = settings.orders_topic
-    admin.create_topics([NewTopic(topic, num_partitions=12, replication_factor=-1)])[topic].result(
-        30
-    )
+    create_topic(infra, topic)
     producer = Producer(producer_config(infra.kafka_bootstrap, "bench-cap", **{"linger.ms": 5}))
     stop = threading.Event()
     worker = threading.Thread(target=bootstrap(settings, stop).run, daemon=True)
@@ -163,9 +167,9 @@ def run(infra: InfraSettings) -> list[dict[str, Any]]:
         worker.join(30)
         monitor.close()
         forget(engine, sale_id, settings.order_events_topic)
-        drop_topics(infra, topic, settings.order_events_topic)
-        admin.delete_topics([topic, settings.order_events_topic])
         engine.dispose()
+        drop_topics(infra, topic, settings.order_events_topic)
+        drop_group(infra, settings.inventory_group_id)
 
 
 def _rows(samples: Samples, drain_s: float) -> list[dict[str, Any]]:

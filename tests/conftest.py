@@ -27,16 +27,18 @@ def infra(request: pytest.FixtureRequest) -> Iterator[InfraSettings]:
     yield settings
     if not request.config.getoption("--keep-test-data"):
         engine = make_engine(settings.database_url)
-        forget_sales(engine, settings.redis_url, RUN_SALE_PREFIX)
-        engine.dispose()
-        forget_kafka(settings.kafka_bootstrap, RUN_TOPIC_PREFIX, RUN_GROUP_PREFIX)
+        try:
+            forget_sales(engine, settings.redis_url, RUN_SALE_PREFIX)
+        finally:
+            engine.dispose()
+            forget_kafka(settings.kafka_bootstrap, RUN_TOPIC_PREFIX, RUN_GROUP_PREFIX)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--keep-test-data",
         action="store_true",
-        help="keep the sales this run made in PostgreSQL and Redis (to look at a failure)",
+        help="keep the sales, topics and groups this run made (to look at a failure)",
     )
 
 
