@@ -1,10 +1,10 @@
 """The gateway's Prometheus families, as flashsale/metric_catalog.py declares them.
 
-The outcome counter's children (one per outcome) are bound once here: a request pays one `inc()`,
-never a `labels()` lookup. The gauges cost nothing per request: a collector reads the
-bucket and the backpressure state when /metrics is scraped. Each instance owns its
-registry (with the process, platform and GC collectors), so two gateways in one process
-(the tests) do not collide, and /metrics shows this gateway's numbers only.
+The outcome counter's children, one per outcome, are bound once here: a request pays one
+`inc()`, never a `labels()` lookup. The gauges cost nothing per request: a collector
+reads the bucket and the backpressure state when /metrics is scraped. Each instance owns
+its registry (with the process, platform and GC collectors), so two gateways in one
+process (the tests) do not collide, and /metrics shows this gateway's numbers only.
 """
 
 from __future__ import annotations

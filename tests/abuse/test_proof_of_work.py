@@ -17,22 +17,17 @@ from pydantic import SecretStr, ValidationError
 from redis import Redis
 from starlette.types import Receive, Scope, Send
 
-from flashsale.asgi import SoldOutFlags
 from flashsale.settings import InfraSettings
 from flashsale.stock import SaleKeys
 from gateway.adapters.metrics import REQUESTS
-from gateway.bucket import GcraBucket, KeyedBuckets, Rate
-from gateway.clients import ClientKeys
-from gateway.handlers import Admission
 from gateway.ports import UpstreamReply
 from gateway.proof_of_work import PROOF_REQUIRED, ProofGate, ProofOfWork
-from gateway.proxy import ApiProxy
 from gateway.settings import GatewaySettings
 from tests.abuse.edges import create_sale_over_http, running_edges, service_env
 from tests.e2e.test_dashboard import CHROMIUM, CHROMIUM_ARGS
 from tests.polling import eventually
 from tests.random_refs import random_sale_id, random_user_id
-from tests.unit.gateway.fakes import FakeClock, FakeUpstream, Tally, asgi_call, tallies, tally
+from tests.unit.gateway.fakes import FakeUpstream, Tally, api_proxy, asgi_call, tally
 
 SECRET = b"s" * 32
 
@@ -127,11 +122,8 @@ async def test_the_gate_refuses_without_reading_the_body_and_passes_the_rest() -
 async def test_a_signed_proof_not_solved_for_the_bodys_user_is_refused_and_counted() -> None:
     """The proxy's check, behind the gate: one refusal, one count, nothing forwarded."""
     proofs = ProofOfWork(SECRET, 12, 60, Clock(1_000_000.0))
-    upstream, outcomes, clock = FakeUpstream(UpstreamReply(202, b"{}", {})), tallies(), FakeClock()
-    admission = Admission(
-        KeyedBuckets(Rate(9, 9), 9, clock), GcraBucket(Rate(9, 9), clock), SoldOutFlags(1.0, clock)
-    )
-    api = ApiProxy(upstream, admission, ClientKeys([]), outcomes, 4096, 2, proofs)
+    api = api_proxy(FakeUpstream(UpstreamReply(202, b"{}", {})), proofs=proofs)
+    outcomes = api.outcomes
     gate = ProofGate(api, proofs, outcomes.no_proof)
     signed = proof_for(proofs, "s1", "alice")
     bob = await asgi_call(gate, body=b'{"user_id":"bob"}', x_proof_of_work=signed)

@@ -7,7 +7,13 @@ from dataclasses import fields
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from flashsale.asgi import SoldOutFlags
+from gateway.bucket import GcraBucket, KeyedBuckets, Rate
+from gateway.clients import ClientKeys
+from gateway.handlers import Admission
 from gateway.ports import LagUnavailable, Outcomes, UpstreamReply
+from gateway.proof_of_work import ProofOfWork
+from gateway.proxy import ApiProxy
 
 __all__ = [
     "CountingApp",
@@ -103,13 +109,25 @@ class Tally:
 
 def tallies() -> Outcomes:
     """gateway.ports.Outcomes of Tally counts."""
-    return Outcomes(Tally(), Tally(), Tally(), Tally(), Tally(), Tally())
+    return Outcomes(**{f.name: Tally() for f in fields(Outcomes)})
 
 
 def tally(outcomes: Outcomes) -> dict[str, int]:
     """The outcomes counted so far, by name (those at zero left out)."""
     counted = {f.name: getattr(outcomes, f.name).n for f in fields(outcomes)}
     return {name: n for name, n in counted.items() if n}
+
+
+def api_proxy(
+    upstream: FakeUpstream, trusted: list[str] | None = None, proofs: ProofOfWork | None = None
+) -> ApiProxy:
+    """The /api/ proxy over `upstream`, with roomy buckets and Tally outcomes."""
+    clock = FakeClock()
+    admission = Admission(
+        KeyedBuckets(Rate(1, 1), 10, clock), GcraBucket(Rate(1, 1), clock), SoldOutFlags(1.0, clock)
+    )
+    clients = ClientKeys(trusted or [])
+    return ApiProxy(upstream, admission, clients, tallies(), 4096, retry_after_s=2, proofs=proofs)
 
 
 class CountingApp:

@@ -6,24 +6,11 @@ from __future__ import annotations
 import pytest
 from starlette.types import Message
 
-from flashsale.asgi import SoldOutFlags
-from gateway.bucket import GcraBucket, KeyedBuckets, Rate
-from gateway.clients import ClientKeys
-from gateway.handlers import Admission
 from gateway.ports import UpstreamDown, UpstreamReply
-from gateway.proxy import ApiProxy, Dispatch
-from tests.unit.gateway.fakes import CountingApp, FakeClock, FakeUpstream, asgi_call, tallies, tally
+from gateway.proxy import Dispatch
+from tests.unit.gateway.fakes import CountingApp, FakeUpstream, api_proxy, asgi_call, tally
 
 ORDERS = "/api/sales/s1/orders"
-
-
-def proxy(upstream: FakeUpstream, trusted: list[str] | None = None) -> ApiProxy:
-    clock = FakeClock()
-    admission = Admission(
-        KeyedBuckets(Rate(1, 1), 10, clock), GcraBucket(Rate(1, 1), clock), SoldOutFlags(1.0, clock)
-    )
-    clients = ClientKeys(trusted or [])
-    return ApiProxy(upstream, admission, clients, tallies(), 4096, retry_after_s=2)
 
 
 async def through_proxy(
@@ -31,7 +18,7 @@ async def through_proxy(
 ) -> tuple[dict[str, str], str | None]:
     upstream = FakeUpstream()
     await asgi_call(
-        proxy(upstream, trusted),
+        api_proxy(upstream, trusted),
         peer=peer,
         body=b"{}",
         x_authenticated_user=user,
@@ -54,7 +41,7 @@ async def test_the_request_and_the_reply_pass_through() -> None:
     reply = UpstreamReply(404, b'{"error":"x"}', {"content-type": "application/json"})
     upstream = FakeUpstream(reply)
     status, headers, body = await asgi_call(
-        proxy(upstream),
+        api_proxy(upstream),
         method="GET",
         path="/api/orders/o%2F1",
         query=b"a=1",
@@ -70,7 +57,7 @@ async def test_the_request_and_the_reply_pass_through() -> None:
 
 async def test_answers_teach_the_edge_about_stock() -> None:
     upstream = FakeUpstream(UpstreamReply(409, b'{"error":"sold_out"}', {}))
-    api = proxy(upstream)
+    api = api_proxy(upstream)
     assert (await asgi_call(api))[0] == 409
     assert api.admission.sold_out.is_sold_out("s1")
     upstream.reply = UpstreamReply(202, b"{}", {})
@@ -83,7 +70,7 @@ async def test_answers_teach_the_edge_about_stock() -> None:
     [(UpstreamDown("refused"), 503), (ValueError("bad path"), 400), (KeyError("bug"), 503)],
 )
 async def test_what_goes_wrong_upstream_is_a_fixed_answer(error: Exception, status: int) -> None:
-    answer_status, headers, _ = await asgi_call(proxy(FakeUpstream(error=error)))
+    answer_status, headers, _ = await asgi_call(api_proxy(FakeUpstream(error=error)))
     assert answer_status == status
     if status == 503:
         assert headers[b"retry-after"] == b"2"
@@ -91,7 +78,7 @@ async def test_what_goes_wrong_upstream_is_a_fixed_answer(error: Exception, stat
 
 async def test_a_body_over_the_limit_is_413_and_not_forwarded() -> None:
     upstream = FakeUpstream()
-    assert (await asgi_call(proxy(upstream), body=b"x" * 4097))[0] == 413
+    assert (await asgi_call(api_proxy(upstream), body=b"x" * 4097))[0] == 413
     assert upstream.sent == []
 
 
@@ -112,10 +99,10 @@ async def test_dispatch_sends_api_to_the_proxy_and_the_rest_to_the_app() -> None
 
 
 async def test_each_outcome_is_counted_once() -> None:
-    api = proxy(FakeUpstream(UpstreamReply(409, b'{"error":"sold_out"}', {})))
+    api = api_proxy(FakeUpstream(UpstreamReply(409, b'{"error":"sold_out"}', {})))
     await asgi_call(api)  # any answer of the order service is forwarded
     await asgi_call(api, body=b"x" * 4097)
     assert tally(api.outcomes) == {"forwarded": 1, "too_large": 1}
-    down = proxy(FakeUpstream(error=UpstreamDown("refused")))
+    down = api_proxy(FakeUpstream(error=UpstreamDown("refused")))
     await asgi_call(down)
     assert tally(down.outcomes) == {"upstream_error": 1}
