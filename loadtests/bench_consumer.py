@@ -37,15 +37,7 @@ from flashsale.settings import InfraSettings
 from inventory_consumer.bootstrap import bootstrap
 from inventory_consumer.settings import InventoryConsumerSettings
 from loadtests.bench_raw import PG_BATCH, Row, pg_batch_rows
-from loadtests.bench_scratch import (
-    count_orders,
-    create_topic,
-    drop_group,
-    drop_topics,
-    forget,
-    fresh_sale,
-    suffix,
-)
+from loadtests.bench_scratch import count_orders, scratch, suffix
 
 __all__ = ["BESIDE", "PG_BESIDE", "POOL_ROW", "drain_rate", "run"]
 
@@ -168,10 +160,8 @@ def drain_rate(infra: InfraSettings, engine: Engine, batch: int, n: int, workers
     """Orders/s the consumer writes with batches of `batch` (unthrottled). One consumer
     finds its topic full; a pool gets the orders only once every member holds its
     partitions, so that no member drains alone while the others start."""
-    sale_id = fresh_sale(engine, n)
     settings = _settings(infra, batch)
-    try:
-        create_topic(infra, settings.orders_topic)
+    with scratch(infra, engine, settings, n) as sale_id:
         produce = partial(_produce, infra, settings.orders_topic, sale_id, n)
         if workers == 1:
             produce()
@@ -180,10 +170,6 @@ def drain_rate(infra: InfraSettings, engine: Engine, batch: int, n: int, workers
                 _wait_for_members(infra.kafka_bootstrap, settings.inventory_group_id, workers)
                 produce()
             return _time_drain(engine, sale_id, n)
-    finally:
-        forget(engine, sale_id, settings.order_events_topic)
-        drop_topics(infra, settings.orders_topic, settings.order_events_topic)
-        drop_group(infra, settings.inventory_group_id)
 
 
 def run(infra: InfraSettings | None = None) -> list[Row]:

@@ -1,11 +1,13 @@
 """A bench's scratch sale and Kafka topics, and their removal: what the consumer and cap
-benches share. Every bench leaves the dev stack as it found it, since the next run
-measures on it."""
+benches share (`scratch`). Every bench leaves the dev stack as it found it, since the next
+run measures on it."""
 
 from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 from confluent_kafka import KafkaError, KafkaException
@@ -15,16 +17,9 @@ from sqlalchemy import Engine, text
 from flashsale.contracts import CreateSale
 from flashsale.db.sales import insert_sale
 from flashsale.settings import InfraSettings
+from inventory_consumer.settings import InventoryConsumerSettings
 
-__all__ = [
-    "count_orders",
-    "create_topic",
-    "drop_group",
-    "drop_topics",
-    "forget",
-    "fresh_sale",
-    "suffix",
-]
+__all__ = ["count_orders", "scratch", "suffix"]
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +28,23 @@ def suffix() -> str:
     return uuid.uuid4().hex[:10]
 
 
-def fresh_sale(engine: Engine, stock: int) -> str:
+@contextmanager
+def scratch(
+    infra: InfraSettings, engine: Engine, consumer: InventoryConsumerSettings, stock: int
+) -> Iterator[str]:
+    """A fresh sale of `stock` units and the consumer's orders topic for one run; after
+    it, none of the run's rows, topics or consumer group."""
+    sale_id = _fresh_sale(engine, stock)
+    try:
+        _create_topic(infra, consumer.orders_topic)
+        yield sale_id
+    finally:
+        _forget(engine, sale_id, consumer.order_events_topic)
+        _drop_topics(infra, consumer.orders_topic, consumer.order_events_topic)
+        _drop_group(infra, consumer.inventory_group_id)
+
+
+def _fresh_sale(engine: Engine, stock: int) -> str:
     sale_id = f"bench-{suffix()}"
     now = datetime.now(UTC)
     with engine.begin() as conn:
@@ -50,14 +61,14 @@ def fresh_sale(engine: Engine, stock: int) -> str:
     return sale_id
 
 
-def create_topic(infra: InfraSettings, topic: str) -> None:
+def _create_topic(infra: InfraSettings, topic: str) -> None:
     admin = AdminClient({"bootstrap.servers": infra.kafka_bootstrap})
     admin.create_topics([NewTopic(topic, num_partitions=12, replication_factor=-1)])[topic].result(
         30
     )
 
 
-def drop_topics(infra: InfraSettings, *topics: str) -> None:
+def _drop_topics(infra: InfraSettings, *topics: str) -> None:
     """Delete a bench's own topics: left behind, every run added a dozen partitions to the
     dev broker (thousands after a few weeks), which slowed the broker the next run measures."""
     admin = AdminClient({"bootstrap.servers": infra.kafka_bootstrap})
@@ -69,7 +80,7 @@ def drop_topics(infra: InfraSettings, *topics: str) -> None:
                 raise
 
 
-def drop_group(infra: InfraSettings, group: str) -> None:
+def _drop_group(infra: InfraSettings, group: str) -> None:
     """Delete a bench's consumer group, best effort: a member still leaving keeps it, and
     Kafka expires an empty group's offsets anyway."""
     admin = AdminClient({"bootstrap.servers": infra.kafka_bootstrap})
@@ -93,7 +104,7 @@ def count_orders(engine: Engine, sale_id: str) -> int:
         return int(sold)
 
 
-def forget(engine: Engine, sale_id: str, events_topic: str) -> None:
+def _forget(engine: Engine, sale_id: str, events_topic: str) -> None:
     """Leave no row behind: no relay runs here to send the outbox, and orders piling up
     run after run would slow the next run's inserts (bigger indexes to keep in memory).
     Then vacuum, untimed, so the deleted rows wake no autovacuum during the next run

@@ -36,14 +36,7 @@ from flashsale.settings import InfraSettings
 from inventory_consumer.bootstrap import bootstrap
 from inventory_consumer.settings import InventoryConsumerSettings
 from loadtests.bench_results import result
-from loadtests.bench_scratch import (
-    count_orders,
-    create_topic,
-    drop_group,
-    drop_topics,
-    forget,
-    fresh_sale,
-)
+from loadtests.bench_scratch import count_orders, scratch, suffix
 
 __all__ = ["run"]
 
@@ -89,14 +82,14 @@ class Samples:
 
 
 def _settings(infra: InfraSettings) -> InventoryConsumerSettings:
-    suffix = uuid.uuid4().hex[:10]
+    run_id = suffix()
     return InventoryConsumerSettings(
         kafka_bootstrap=infra.kafka_bootstrap,
         database_url=infra.database_url,
         redis_url=infra.redis_url,
-        orders_topic=f"bench.cap.{suffix}",
-        order_events_topic=f"bench.cap-events.{suffix}",
-        inventory_group_id=f"bench-cap-{suffix}",
+        orders_topic=f"bench.cap.{run_id}",
+        order_events_topic=f"bench.cap-events.{run_id}",
+        inventory_group_id=f"bench-cap-{run_id}",
         batch_max_messages=CAP // 20,
         max_orders_per_second=CAP,
         relay_enabled=False,
@@ -146,14 +139,23 @@ def _wait_rows(engine: Engine, sale_id: str, n: int, timeout_s: float) -> float:
 def run(infra: InfraSettings) -> list[dict[str, Any]]:
     engine, settings = make_engine(infra.database_url), _settings(infra)
     total = int(OFFERED * SECONDS)
-    sale_id = fresh_sale(engine, total + 1)
+    try:
+        with scratch(infra, engine, settings, total + 1) as sale_id:
+            return _measure(engine, settings, sale_id, total)
+    finally:
+        engine.dispose()
+
+
+def _measure(
+    engine: Engine, settings: InventoryConsumerSettings, sale_id: str, total: int
+) -> list[dict[str, Any]]:
+    """The capped consumer drains a warm-up order, then the offer at R for D seconds."""
     topic = settings.orders_topic
-    create_topic(infra, topic)
-    producer = Producer(producer_config(infra.kafka_bootstrap, "bench-cap", **{"linger.ms": 5}))
+    producer = Producer(producer_config(settings.kafka_bootstrap, "bench-cap", **{"linger.ms": 5}))
     stop = threading.Event()
     worker = threading.Thread(target=bootstrap(settings, stop).run, daemon=True)
     worker.start()
-    monitor = LagMonitor(infra.kafka_bootstrap, settings.inventory_group_id, topic)
+    monitor = LagMonitor(settings.kafka_bootstrap, settings.inventory_group_id, topic)
     try:
         _produce(producer, topic, sale_id, "cap-warm")  # the group has joined once it is in
         producer.flush(30)
@@ -166,10 +168,6 @@ def run(infra: InfraSettings) -> list[dict[str, Any]]:
         stop.set()
         worker.join(30)
         monitor.close()
-        forget(engine, sale_id, settings.order_events_topic)
-        engine.dispose()
-        drop_topics(infra, topic, settings.order_events_topic)
-        drop_group(infra, settings.inventory_group_id)
 
 
 def _rows(samples: Samples, drain_s: float) -> list[dict[str, Any]]:
